@@ -1,0 +1,1 @@
+"""Training stage: recordings, preprocessing, models, training and evaluation."""
