@@ -1,0 +1,189 @@
+/*
+ * mye_kernels.h - the int8 kernel library that the AOT-generated C calls.
+ *
+ * One parameter struct per kernel holds everything the generator knows ahead
+ * of time: shapes, zero points (as offsets), requantisation multipliers and
+ * shifts (pointers to const arrays) and the fused activation range. Kernels
+ * never allocate and touch no global state; the caller (generated code)
+ * passes arena pointers. Arithmetic follows TensorFlow Lite Micro's reference
+ * kernels bit for bit (see mye_fixedpoint.h).
+ *
+ * Layouts are TFLite's: activations NHWC; CONV_2D filters OHWI
+ * [out_depth][filter_h][filter_w][in_depth]; DEPTHWISE_CONV_2D filters
+ * [1][filter_h][filter_w][out_depth]; FULLY_CONNECTED weights
+ * [output_depth][accum_depth].
+ *
+ * Conventions: an "offset" added to an input is minus its zero point; an
+ * "output_offset" is the output zero point; shifts use TFLM's sign
+ * (positive = left).
+ */
+#ifndef MYE_KERNELS_H
+#define MYE_KERNELS_H
+
+#include <stdint.h>
+
+#include "mye_fixedpoint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest rank TRANSPOSE and STRIDED_SLICE handle. */
+#define MYE_MAX_DIMS 6
+
+/* ---- conv.c --------------------------------------------------------------- */
+
+typedef struct {
+    int32_t batches;
+    int32_t input_height;
+    int32_t input_width;
+    int32_t input_depth;
+    int32_t filter_height;
+    int32_t filter_width;
+    int32_t output_height;
+    int32_t output_width;
+    int32_t output_depth;
+    int32_t stride_height;
+    int32_t stride_width;
+    int32_t dilation_height;
+    int32_t dilation_width;
+    int32_t pad_height;            /* rows of zero padding above the input */
+    int32_t pad_width;             /* columns of zero padding left of the input */
+    int32_t input_offset;          /* -input zero point */
+    int32_t output_offset;         /* output zero point */
+    const int32_t *output_multiplier; /* [output_depth] */
+    const int32_t *output_shift;      /* [output_depth] */
+    int32_t activation_min;
+    int32_t activation_max;
+} mye_conv2d_params_t;
+
+/* CONV_2D, per-channel int8. bias may be NULL. */
+void mye_conv2d_s8(const mye_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                   const int32_t *bias, int8_t *output);
+
+typedef struct {
+    int32_t batches;
+    int32_t input_height;
+    int32_t input_width;
+    int32_t input_depth;
+    int32_t depth_multiplier;      /* output_depth = input_depth * depth_multiplier */
+    int32_t filter_height;
+    int32_t filter_width;
+    int32_t output_height;
+    int32_t output_width;
+    int32_t stride_height;
+    int32_t stride_width;
+    int32_t dilation_height;
+    int32_t dilation_width;
+    int32_t pad_height;
+    int32_t pad_width;
+    int32_t input_offset;
+    int32_t output_offset;
+    const int32_t *output_multiplier; /* [output_depth] */
+    const int32_t *output_shift;      /* [output_depth] */
+    int32_t activation_min;
+    int32_t activation_max;
+} mye_depthwise_conv2d_params_t;
+
+/* DEPTHWISE_CONV_2D, per-channel int8. bias may be NULL. */
+void mye_depthwise_conv2d_s8(const mye_depthwise_conv2d_params_t *p, const int8_t *input,
+                             const int8_t *filter, const int32_t *bias, int8_t *output);
+
+/* ---- fully_connected.c ------------------------------------------------------ */
+
+typedef struct {
+    int32_t batches;               /* rows of the input (product of leading dims) */
+    int32_t accum_depth;           /* length of one input row */
+    int32_t output_depth;          /* output units */
+    int32_t input_offset;          /* -input zero point */
+    int32_t filter_offset;         /* -weights zero point (0 for symmetric weights) */
+    int32_t output_offset;         /* output zero point */
+    int32_t per_channel;           /* 1: multiplier/shift have output_depth entries, 0: one */
+    const int32_t *output_multiplier;
+    const int32_t *output_shift;
+    int32_t activation_min;
+    int32_t activation_max;
+} mye_fully_connected_params_t;
+
+/* FULLY_CONNECTED int8 (per-tensor or per-channel weights). bias may be NULL. */
+void mye_fully_connected_s8(const mye_fully_connected_params_t *p, const int8_t *input,
+                            const int8_t *filter, const int32_t *bias, int8_t *output);
+
+/* ---- pooling.c -------------------------------------------------------------- */
+
+typedef struct {
+    int32_t batches;
+    int32_t input_height;
+    int32_t input_width;
+    int32_t depth;
+    int32_t output_height;
+    int32_t output_width;
+    int32_t filter_height;
+    int32_t filter_width;
+    int32_t stride_height;
+    int32_t stride_width;
+    int32_t pad_height;
+    int32_t pad_width;
+    int32_t activation_min;
+    int32_t activation_max;
+} mye_pool_params_t;
+
+/* MAX_POOL_2D int8 (input and output share scale and zero point). */
+void mye_max_pool_s8(const mye_pool_params_t *p, const int8_t *input, int8_t *output);
+
+/* AVERAGE_POOL_2D int8: mean of the in-bounds window, rounded half away from zero. */
+void mye_average_pool_s8(const mye_pool_params_t *p, const int8_t *input, int8_t *output);
+
+/* ---- reshape.c: data movement and requantisation ----------------------------- */
+
+/* Plain byte copy (RESHAPE that the planner could not alias). */
+void mye_copy_bytes(const int8_t *input, int8_t *output, int32_t bytes);
+
+typedef struct {
+    int32_t dims;                       /* 1..MYE_MAX_DIMS */
+    int32_t input_shape[MYE_MAX_DIMS];  /* first `dims` entries used */
+    int32_t perm[MYE_MAX_DIMS];         /* output axis i reads input axis perm[i] */
+} mye_transpose_params_t;
+
+/* TRANSPOSE of one-byte elements. */
+void mye_transpose_s8(const mye_transpose_params_t *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+    int32_t dims;                       /* 1..MYE_MAX_DIMS */
+    int32_t input_shape[MYE_MAX_DIMS];
+    int32_t start[MYE_MAX_DIMS];        /* first input index per axis */
+    int32_t stride[MYE_MAX_DIMS];       /* step per axis (may be negative) */
+    int32_t output_shape[MYE_MAX_DIMS]; /* elements taken per axis */
+} mye_strided_slice_params_t;
+
+/* STRIDED_SLICE of one-byte elements (start/stride/count resolved ahead of time). */
+void mye_strided_slice_s8(const mye_strided_slice_params_t *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+    int32_t size;                  /* elements */
+    int32_t input_offset;          /* -input zero point */
+    int32_t output_offset;         /* output zero point */
+    int32_t multiplier;
+    int32_t shift;
+} mye_requantize_params_t;
+
+/* QUANTIZE int8 -> int8: rescale to a new scale and zero point. */
+void mye_requantize_s8(const mye_requantize_params_t *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+    int32_t size;
+    int32_t zero_point;
+    double scale;
+} mye_dequantize_params_t;
+
+/* DEQUANTIZE int8 -> float32: scale * (x - zero_point), computed in double. */
+void mye_dequantize_s8_f32(const mye_dequantize_params_t *p, const int8_t *input, float *output);
+
+/* ---- element-wise, reduction, softmax and LSTM kernels (helper B) ----------- */
+#include "mye_kernels_elementwise.h"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MYE_KERNELS_H */
