@@ -82,6 +82,8 @@ def _op_offences(graph: Graph, op: OpInfo) -> list[_Offence]:
         if index < 0:
             continue
         tensor = graph.tensors[index]
+        if role == "intermediate" and tensor.num_elements == 0:
+            continue  # an empty placeholder that only carries quantisation parameters
         if tensor.is_constant:
             bad = tensor.type_name in _FORBIDDEN_CONSTANT_TYPES
         else:
@@ -151,11 +153,15 @@ def calibration_samples(representative: np.ndarray, n_calibration: int, seed: in
     return np.asarray(representative[picked], dtype=np.float32)
 
 
-def _is_tf_keras_model(model: Any) -> bool:
-    """True for a ``tf_keras`` (Keras 2) model, False for a Keras 3 one."""
-    return type(model).__module__.startswith("tf_keras") or any(
-        cls.__module__.startswith("tf_keras") for cls in type(model).__mro__
-    )
+def _tf_variables(model: Any) -> list[Any]:
+    """The model's variables as ``tf.Variable`` objects, so a ``tf.Module`` tracks them.
+
+    ``tf_keras`` variables already are ``tf.Variable``; Keras 3 wraps one in
+    ``keras.Variable`` and exposes it as ``.value``.
+    """
+    import tensorflow as tf
+
+    return [v if isinstance(v, tf.Variable) else v.value for v in model.variables]
 
 
 def convert_int8(model: Any, representative: np.ndarray, n_calibration: int = 500) -> bytes:
@@ -183,7 +189,7 @@ def convert_int8(model: Any, representative: np.ndarray, n_calibration: int = 50
     spec = tf.TensorSpec((1, *input_shape), tf.float32, name="input")
 
     module = tf.Module()
-    module.model_variables = [getattr(v, "value", v) for v in model.variables]
+    module.model_variables = _tf_variables(model)
 
     @tf.function(input_signature=[spec])
     def serve(x: Any) -> Any:

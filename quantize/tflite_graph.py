@@ -27,8 +27,9 @@ Contract (stable; other modules build on it):
   ``fused_activation_function: "RELU6"``, ``weights_format: "DEFAULT"``,
   ``quantized_bias_type: "FLOAT32"``...), vectors to ``list[int]``, booleans
   stay ``bool`` and floats ``float``.  Ops without options have ``{}``.
-* Quantisation: ``TensorInfo.scales`` (float64 array) and ``zero_points``
-  (int64 array) are empty for unquantised tensors, length 1 for per-tensor and
+* Quantisation: ``TensorInfo.scales`` (float64 array holding the stored
+  float32 values exactly) and ``zero_points`` (int64 array) are empty for
+  unquantised tensors, length 1 for per-tensor and
   length ``shape[quantized_dimension]`` for per-channel quantisation.
 * ``TensorInfo.data`` is the constant buffer as a read-only numpy array of the
   tensor's dtype and shape, or ``None`` when the tensor has no constant data

@@ -56,8 +56,13 @@ def shard_generator(directory: Path, shuffle: bool, seed: int):
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bool,
-                 seed: int = 0, cache_dir: Path | None = None):
-    """Batched tf.data pipeline; SNR-noise augmentation on movement windows when training."""
+                 normalisation: dict | None = None, seed: int = 0, cache_dir: Path | None = None):
+    """Batched tf.data pipeline over model-shaped inputs that are not yet normalised.
+
+    When training, SNR-noise augmentation is applied to movement windows first
+    (the noise is defined relative to the signal's own power, so it must see
+    the signal before standardisation), then the run's normalisation.
+    """
     import tensorflow as tf
 
     if cache_dir is not None:
@@ -72,9 +77,11 @@ def make_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bo
             ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(config.batch_size)
     if training and config.augment_snr:
-        from .augment import snr_noise_tf
+        from .augment import snr_noise_map
 
-        low, high = config.snr_db_range
-        ds = ds.map(lambda xb, yb: (snr_noise_tf(xb, yb, snr_db_range=(low, high)), yb),
-                    num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(snr_noise_map(tuple(config.snr_db_range)), num_parallel_calls=tf.data.AUTOTUNE)
+    if normalisation and normalisation.get("kind") == "standardize":
+        mean = tf.constant(np.asarray(normalisation["mean"], dtype=np.float32))
+        std = tf.constant(np.asarray(normalisation["std"], dtype=np.float32))
+        ds = ds.map(lambda xb, yb: ((xb - mean) / std, yb), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

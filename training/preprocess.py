@@ -36,6 +36,9 @@ from scipy import signal
 # instead of blowing up to noise / 0.
 ZSCORE_MIN_STD = 1e-12
 
+# Windows cut per block in windows_from_averaged.
+_WINDOW_BLOCK = 1024
+
 
 @dataclass(frozen=True)
 class PreprocessConfig:
@@ -259,11 +262,15 @@ def windows_from_averaged(averaged: np.ndarray, starts: np.ndarray, cfg: Preproc
     every one of those averages only reads samples of the window.
     """
     t = cfg.output_steps
-    index = starts[:, None] + np.arange(t, dtype=np.int64)[None, :]
-    windows = averaged[index]
-    if cfg.zscore_window:
-        windows = zscore_windows(windows)
-    return windows.astype(np.float32)
+    out = np.empty((starts.shape[0], t, averaged.shape[1]), dtype=np.float32)
+    offsets = np.arange(t, dtype=np.int64)[None, :]
+    # Blocks keep the float64 intermediate small for long windows (600 x 12 in DB2).
+    for first in range(0, starts.shape[0], _WINDOW_BLOCK):
+        block = averaged[starts[first : first + _WINDOW_BLOCK, None] + offsets]
+        if cfg.zscore_window:
+            block = zscore_windows(block)
+        out[first : first + _WINDOW_BLOCK] = block
+    return out
 
 
 def preprocess_stream(cfg: PreprocessConfig, emg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -38,6 +38,8 @@ class ElectrodeLayout:
                 f"layout {self.name}: channel_order has {len(self.channel_order)} "
                 f"entries for {self.n_channels} channels"
             )
+        if sorted(self.channel_order) != list(range(self.n_channels)):
+            raise ValueError(f"layout {self.name}: channel_order is not a permutation of 0..{self.n_channels - 1}")
         if self.grid is not None and self.grid[0] * self.grid[1] != self.n_channels:
             raise ValueError(f"layout {self.name}: grid {self.grid} does not hold {self.n_channels} channels")
 
@@ -52,10 +54,39 @@ class ElectrodeLayout:
 MYO16 = ElectrodeLayout("myo16", 16, 200.0)
 DELSYS12 = ElectrodeLayout("delsys12", 12, 2000.0)
 COMETA12 = ElectrodeLayout("cometa12", 12, 2000.0)
-# CapgMyo: 8 electrode arrays of 2 x 8 around the forearm, 1 kHz. The
-# distributed files store channel k of array a at column a * 16 + k, which is
-# already row-major for an 8 x 16 image (rows = arrays).
-HD8X16 = ElectrodeLayout("hd8x16", 128, 1000.0, grid=(8, 16))
+
+
+def _capgmyo_channel_order() -> tuple[int, ...]:
+    """Grid position -> file column for CapgMyo's 128 channels.
+
+    What the public material says: the CapgMyo device wraps 8 differential
+    electrode arrays around the forearm, each array 8 electrodes long (along
+    the forearm) and 2 electrodes wide (around it), 128 channels at 1 kHz
+    (Geng et al. 2016, Sci. Rep. 6:36571; Du et al. 2017, Sensors 17:458). The
+    data set authors' own training code reads each 128-column frame as a
+    16 x 8 image by a plain row-major reshape (16 rows, 8 columns). So every
+    run of 8 consecutive file columns is one line of 8 electrodes along the
+    forearm, and consecutive runs are neighbouring lines around the forearm
+    (two per array, eight arrays): file column ``k`` sits at position
+    ``k % 8`` along the forearm and ``k // 8`` around it.
+
+    Our grid is that image transposed, 8 rows along the forearm by 16 columns
+    around it, so a row of the image is a ring around the arm: grid position
+    ``(r, c)`` reads file column ``c * 8 + r``. Neighbouring pixels are
+    neighbouring electrodes in both directions, and the 16 columns wrap
+    around (column 15 touches column 0).
+
+    Caveat: no pin-by-pin map was found in the public material; the order
+    within an array (first its 8 electrodes of one line, then the other
+    line) is inferred from the authors' reshape, which only makes spatial
+    sense that way. The synthetic ``hd8x16`` data are written in this order.
+    """
+    rows_along, cols_around = 8, 16
+    return tuple(c * rows_along + r for r in range(rows_along) for c in range(cols_around))
+
+
+# CapgMyo DB-a/b/c: 8 x 16 high-density grid at 1 kHz (see _capgmyo_channel_order).
+HD8X16 = ElectrodeLayout("hd8x16", 128, 1000.0, grid=(8, 16), channel_order=_capgmyo_channel_order())
 
 LAYOUTS: dict[str, ElectrodeLayout] = {l.name: l for l in (MYO16, DELSYS12, COMETA12, HD8X16)}
 

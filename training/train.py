@@ -139,7 +139,8 @@ def train_run(
         dataset=dataset, subject=subject, exercise=exercise,
         model=runfolder.ModelSpec(model_name, dict(model_options or {}), 0, [], n_classes, input_kind),
         label_names=data.label_names, preprocess=data.preprocess.to_dict(), normalisation=normalisation,
-        split={"test": list(config.test_repetitions), "validation": list(config.validation_repetitions)},
+        split={"test": list(config.test_repetitions), "validation": list(config.validation_repetitions),
+               "train": sorted(int(r) for r in np.unique(data.splits["train"].repetition))},
         train=config.to_dict(), data_dir=str(data_dir), seed=seed, layout=data.layout_name,
     )
     x = {name: bundle_stub.normalise(v) for name, v in data.inputs.items()}
@@ -148,7 +149,7 @@ def train_run(
          f"{len(y['test'])} test windows, input {x['train'].shape[1:]}, {n_classes} classes")
 
     _log(progress, "classical peers (LDA, linear SVM on Hudgins features) ...")
-    baselines = fit_classical_peers(data.splits["train"], data.splits["test"], n_classes)
+    baselines = fit_classical_peers(data.splits["train"], data.splits["test"], n_classes, cfg=data.preprocess)
 
     strategy = _strategy(config.distribute)
     with strategy.scope():
@@ -158,9 +159,10 @@ def train_run(
     params = int(model.count_params())
     _log(progress, f"model {model_name}: {params:,} parameters")
 
-    train_ds = make_dataset(x["train"], y["train"], config, training=True, seed=seed,
-                            cache_dir=out / "shards" if config.stream_from_disk else None)
-    val_ds = make_dataset(x["validation"], y["validation"], config, training=False)
+    train_ds = make_dataset(data.inputs["train"], y["train"], config, training=True, normalisation=normalisation,
+                            seed=seed, cache_dir=out / "shards" if config.stream_from_disk else None)
+    val_ds = make_dataset(data.inputs["validation"], y["validation"], config, training=False,
+                          normalisation=normalisation)
     checkpoint = out / "checkpoints" / "best.weights.h5"
     checkpoint.parent.mkdir(exist_ok=True)
     callbacks = [

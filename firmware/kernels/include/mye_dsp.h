@@ -21,7 +21,7 @@
 #include <arm_acle.h>
 #define MYE_USE_DSP 1
 #define mye_sxtb16(x) __sxtb16(x)
-#define mye_sxtb16_ror8(x) __sxtb16(__ror((x), 8))
+#define mye_sxtb16_ror8(x) __sxtb16((int32_t)(((uint32_t)(x) >> 8) | ((uint32_t)(x) << 24)))
 #define mye_sadd16(a, b) __sadd16((a), (b))
 #define mye_smlad(a, b, acc) __smlad((a), (b), (acc))
 #define mye_pkhbt(lo, hi) ((uint32_t)(((uint32_t)(lo) & 0xFFFFu) | ((uint32_t)(hi) << 16)))

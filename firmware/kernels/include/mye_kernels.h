@@ -179,6 +179,13 @@ typedef struct {
 /* DEQUANTIZE int8 -> float32: scale * (x - zero_point), computed in double. */
 void mye_dequantize_s8_f32(const mye_dequantize_params_t *p, const int8_t *input, float *output);
 
+/*
+ * Fused element-wise chain with one table per channel (last axis):
+ * output[r][c] = table[c * 256 + input[r][c] + 128].
+ */
+void mye_lut_channels_s8(const int8_t *table, const int8_t *input, int8_t *output, int32_t rows,
+                         int32_t channels);
+
 /* ---- element-wise, reduction, softmax and LSTM kernels (helper B) ----------- */
 #include "mye_kernels_elementwise.h"
 

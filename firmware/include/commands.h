@@ -1,0 +1,86 @@
+/* commands.h - the firmware's command dispatcher (INFO, INFER, STREAM,
+ * BENCH, RESET) and the port it runs on.
+ *
+ * The dispatcher reads frames through protocol.c, runs the command and
+ * sends the reply. It reaches the board, the preprocessor and the model
+ * only through the mye_port_* functions below, which one glue file per
+ * build implements (firmware/src/commands_port.c on the boards; stubs in
+ * firmware/host_tests/ for the host fuzz test). It allocates nothing: every
+ * buffer is a static array sized from myoedge_protocol.h.
+ */
+#ifndef MYOEDGE_COMMANDS_H
+#define MYOEDGE_COMMANDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Most channels of one raw sample the dispatcher converts at a time. */
+#ifndef MYE_MAX_CHANNELS
+#define MYE_MAX_CHANNELS 64u
+#endif
+
+/* Firmware version reported by INFO. */
+#define MYE_FIRMWARE_MAJOR 0u
+#define MYE_FIRMWARE_MINOR 1u
+#define MYE_FIRMWARE_PATCH 0u
+
+/* What INFO reports and what the shape checks compare against. */
+typedef struct {
+    const char *board;      /* e.g. "mps2-an386" */
+    const char *core;       /* e.g. "cortex-m4f" */
+    const char *model_name; /* from the model manifest */
+    const char *model_hash; /* from the model manifest */
+    const char *build;      /* e.g. compile date or git revision */
+    uint32_t clock_hz;
+    uint32_t flash_used, flash_size, ram_used, ram_size;
+    uint32_t input_size; /* int8 elements of the network input */
+    float input_scale;
+    int32_t input_zero_point;
+    float output_scale;
+    int32_t output_zero_point;
+    uint16_t output_size;  /* int8 scores (classes), <= MYE_MAX_SCORES */
+    uint16_t raw_window;   /* samples in a raw window */
+    uint16_t raw_channels; /* channels per raw sample, <= MYE_MAX_CHANNELS */
+    uint16_t hop;          /* samples between predictions when streaming */
+    uint8_t cycle_unit;    /* MYE_UNIT_* */
+} mye_port_info_t;
+
+/* ---- implemented by the port (board glue or test stubs) ---------------- */
+
+/* Static description of the board and model; must stay valid forever. */
+const mye_port_info_t *mye_port_info(void);
+/* Send bytes on the link (blocking until queued). */
+void mye_port_write(const uint8_t *data, size_t length);
+/* One received byte, or -1 when none is waiting (must not block). */
+int mye_port_read_byte(void);
+/* Free-running counter in cycle_unit; differences are taken modulo 2^32. */
+uint32_t mye_port_cycles(void);
+/* Forget the preprocessor's history (filters, ring buffer, hop counter). */
+void mye_port_preprocess_reset(void);
+/* Push one raw sample of raw_channels values. Returns the int8 network
+ * input (input_size values) when this sample completes a hop, else NULL. */
+const int8_t *mye_port_preprocess_push(const float *sample);
+/* Run the network: input_size int8 in, output_size int8 out; 0 on success. */
+int mye_port_model_invoke(const int8_t *input, int8_t *output);
+
+/* ---- provided by commands.c -------------------------------------------- */
+
+/* Reset the dispatcher and announce the start with a BOOT frame. */
+void myoedge_protocol_init(uint8_t reset_cause);
+/* Read every byte waiting (at most one receive buffer's worth per call)
+ * and answer the frames they complete. Call it from the main loop. */
+void myoedge_protocol_poll(void);
+/* Take one byte from the link (for boards that receive in an interrupt). */
+void myoedge_protocol_feed(uint8_t byte);
+/* Send a FAULT frame; safe from a fault handler (uses the stack only). */
+void myoedge_protocol_fault(uint32_t pc, uint32_t lr, uint32_t cfsr, uint32_t hfsr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MYOEDGE_COMMANDS_H */

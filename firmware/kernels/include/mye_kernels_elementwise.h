@@ -1,0 +1,218 @@
+/*
+ * mye_kernels_elementwise.h - element-wise, reduction, activation, softmax and
+ * LSTM kernels of the myoedge int8 library (included by mye_kernels.h).
+ *
+ * Every parameter struct is filled ahead of time by the Python emitters in
+ * quantize/aot/ops_*.py with the numbers TFLM's Prepare functions compute
+ * (quantize/aot/quant_math.py), so the kernels do integer work only.
+ * Offsets follow mye_kernels.h: "input*_offset" is minus the input zero point,
+ * "output_offset" the output zero point (exceptions are named "*_zero_point").
+ */
+#ifndef MYE_KERNELS_ELEMENTWISE_H
+#define MYE_KERNELS_ELEMENTWISE_H
+
+#include <stdint.h>
+
+#include "mye_fixedpoint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef MYE_MAX_DIMS
+#define MYE_MAX_DIMS 6
+#endif
+
+/* ---- elementwise.c: binary ops with NumPy-style broadcasting ----------------- */
+
+/*
+ * How two inputs map onto the output. When `broadcast` is 0 both inputs have
+ * the output's shape and the kernel runs one flat loop over `flat_size`
+ * elements. Otherwise the output shape is padded on the left to MYE_MAX_DIMS
+ * and each input has an element stride per output axis (0 where that input
+ * is broadcast along the axis).
+ */
+typedef struct {
+    int32_t broadcast;
+    int32_t flat_size;
+    int32_t out_shape[MYE_MAX_DIMS];
+    int32_t in1_strides[MYE_MAX_DIMS];
+    int32_t in2_strides[MYE_MAX_DIMS];
+} mye_broadcast_t;
+
+/* ADD and SUB int8: both inputs rescaled to a common scale (left_shift 20). */
+typedef struct {
+    mye_broadcast_t shape;
+    int32_t input1_offset;
+    int32_t input2_offset;
+    int32_t output_offset;
+    int32_t left_shift;
+    int32_t input1_multiplier;
+    int32_t input1_shift;
+    int32_t input2_multiplier;
+    int32_t input2_shift;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t activation_min;
+    int32_t activation_max;
+} mye_add_params_t;
+
+void mye_add_s8(const mye_add_params_t *p, const int8_t *input1, const int8_t *input2,
+                int8_t *output);
+void mye_sub_s8(const mye_add_params_t *p, const int8_t *input1, const int8_t *input2,
+                int8_t *output);
+
+/* MUL and DIV int8: one output multiplier applied to the product / quotient. */
+typedef struct {
+    mye_broadcast_t shape;
+    int32_t input1_offset;
+    int32_t input2_offset;
+    int32_t output_offset;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t activation_min;
+    int32_t activation_max;
+} mye_mul_params_t;
+
+void mye_mul_s8(const mye_mul_params_t *p, const int8_t *input1, const int8_t *input2,
+                int8_t *output);
+/* DIV int8. A zero divisor (input2 == its zero point) gives the saturated
+ * value in the sign of the dividend (TFLM leaves it undefined). */
+void mye_div_s8(const mye_mul_params_t *p, const int8_t *input1, const int8_t *input2,
+                int8_t *output);
+
+/* Table lookup: output[i] = table[input[i] + 128]. Any int8 -> int8 function. */
+void mye_lut_s8(const int8_t *table, const int8_t *input, int8_t *output, int32_t size);
+
+/* ---- reduce.c: MEAN and SUM over any set of axes ------------------------------ */
+
+/*
+ * The input shape is padded on the left to MYE_MAX_DIMS; out_strides gives
+ * the output element stride of each input axis (0 for a reduced axis), so
+ * keep_dims does not matter to the kernel. The int32 partial sums live in
+ * `scratch` (num_outputs entries, from the arena).
+ */
+typedef struct {
+    int32_t in_shape[MYE_MAX_DIMS];
+    int32_t out_strides[MYE_MAX_DIMS];
+    int32_t num_outputs;
+    int32_t count;                 /* input elements per output element */
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier;            /* MEAN: already divided by count as TFLM does */
+    int32_t shift;
+} mye_reduce_params_t;
+
+/* MEAN and SUM int8 (the emitter picks multiplier/shift for each). */
+void mye_reduce_sum_s8(const mye_reduce_params_t *p, const int8_t *input, int32_t *scratch,
+                       int8_t *output);
+
+/* ---- activations.c ------------------------------------------------------------ */
+
+/* LOGISTIC / TANH int8 (gemmlowp fixed point, input in Q4). */
+typedef struct {
+    int32_t size;
+    int32_t input_zero_point;
+    int32_t input_range_radius;
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+} mye_sigmoid_params_t;
+
+/* LOGISTIC: output scale 1/256, zero point -128. */
+void mye_logistic_s8(const mye_sigmoid_params_t *p, const int8_t *input, int8_t *output);
+/* TANH: output scale 1/128, zero point 0. */
+void mye_tanh_s8(const mye_sigmoid_params_t *p, const int8_t *input, int8_t *output);
+
+/* HARD_SWISH int8 (16-bit fixed point as TFLM's reference). */
+typedef struct {
+    int32_t size;
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t reluish_multiplier;    /* Q0.15 */
+    int32_t reluish_exponent;
+    int32_t output_multiplier;     /* Q0.15 */
+    int32_t output_exponent;       /* <= 0 */
+} mye_hard_swish_params_t;
+
+void mye_hard_swish_s8(const mye_hard_swish_params_t *p, const int8_t *input, int8_t *output);
+
+/* RSQRT int8. Inputs below the zero point are invalid (TFLM fails); they give 127 here. */
+typedef struct {
+    int32_t size;
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier;
+    int32_t shift;
+} mye_rsqrt_params_t;
+
+void mye_rsqrt_s8(const mye_rsqrt_params_t *p, const int8_t *input, int8_t *output);
+
+/* SOFTMAX int8 -> int8 (output scale 1/256, zero point -128) over the last axis. */
+typedef struct {
+    int32_t outer_size;            /* rows */
+    int32_t depth;                 /* last axis length */
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;              /* differences below this give exp = 0 */
+    const int32_t *exp_table;      /* NULL, or exp(-d) in Q0 for d = 0..255 (0 below diff_min) */
+} mye_softmax_params_t;
+
+void mye_softmax_s8(const mye_softmax_params_t *p, const int8_t *input, int8_t *output);
+
+/* ---- lstm.c: UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations, int16 cell state ---- */
+
+/* One gate: input FC (with the gate bias) + recurrent FC, both to Q3.12 int16. */
+typedef struct {
+    const int8_t *input_weights;      /* [state_dim][input_dim] */
+    const int8_t *recurrent_weights;  /* [state_dim][state_dim] */
+    const int32_t *bias;              /* [state_dim], may be NULL */
+    int32_t input_multiplier;
+    int32_t input_shift;
+    int32_t recurrent_multiplier;
+    int32_t recurrent_shift;
+} mye_lstm_gate_t;
+
+typedef struct {
+    int32_t batches;
+    int32_t time_steps;
+    int32_t input_dim;
+    int32_t state_dim;
+    int32_t time_major;               /* 1: input is [time][batch][input_dim] */
+    int32_t input_offset;             /* -input zero point */
+    int32_t hidden_offset;            /* -hidden state zero point */
+    int32_t hidden_zero_point;        /* zero point of the hidden state / output */
+    mye_lstm_gate_t gates[4];         /* MYE_LSTM_GATE_* order */
+    int32_t forget_cell_multiplier;   /* forget gate x cell state -> cell state */
+    int32_t forget_cell_shift;
+    int32_t input_cell_multiplier;    /* input gate x cell gate -> cell state */
+    int32_t input_cell_shift;
+    int32_t output_multiplier;        /* tanh(cell) x output gate -> hidden (int8) */
+    int32_t output_shift;
+    int32_t cell_tanh_multiplier;     /* int16 tanh input scaling of the cell state */
+    int32_t cell_tanh_left_shift;
+    int32_t cell_clip;                /* quantised clip, 0 = none */
+} mye_lstm_params_t;
+
+#define MYE_LSTM_GATE_INPUT 0
+#define MYE_LSTM_GATE_FORGET 1
+#define MYE_LSTM_GATE_CELL 2
+#define MYE_LSTM_GATE_OUTPUT 3
+
+/* Scratch bytes mye_lstm_s8 needs (int16 cell state and gate buffers, int8 hidden state). */
+#define MYE_LSTM_SCRATCH_BYTES(batches, state_dim) \
+    ((int32_t)(batches) * (state_dim) * 3 + 4 * (int32_t)(state_dim) * 2)
+
+/*
+ * Runs the whole sequence from a zero hidden and cell state (the state lives
+ * in `scratch`, so every call starts afresh, like a freshly reset TFLM
+ * interpreter) and writes the hidden state of every step to `output`
+ * ([batch][time][state] or [time][batch][state] as the input).
+ * `scratch` must be 2-byte aligned.
+ */
+void mye_lstm_s8(const mye_lstm_params_t *p, const int8_t *input, int8_t *output, void *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MYE_KERNELS_ELEMENTWISE_H */

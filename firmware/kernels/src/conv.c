@@ -1,0 +1,115 @@
+/*
+ * conv.c - CONV_2D and DEPTHWISE_CONV_2D, int8 with per-channel weights.
+ *
+ * Both follow TFLM's reference per-channel kernels: taps that fall in the
+ * padding are skipped (padding contributes zero after the input offset),
+ * the int32 accumulator gets the bias, is requantised with the output
+ * channel's multiplier and shift, offset by the output zero point and
+ * clamped to the fused activation range.
+ */
+#include "mye_kernels.h"
+#include "mye_dsp.h"
+
+void mye_conv2d_s8(const mye_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                   const int32_t *bias, int8_t *output)
+{
+    const int32_t in_h = p->input_height;
+    const int32_t in_w = p->input_width;
+    const int32_t in_c = p->input_depth;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t oc;
+    int32_t fy;
+    int32_t fx;
+    for (b = 0; b < p->batches; ++b) {
+        for (oy = 0; oy < p->output_height; ++oy) {
+            const int32_t in_y0 = oy * p->stride_height - p->pad_height;
+            for (ox = 0; ox < p->output_width; ++ox) {
+                const int32_t in_x0 = ox * p->stride_width - p->pad_width;
+                int8_t *out_px = output + ((b * p->output_height + oy) * p->output_width + ox) * p->output_depth;
+                for (oc = 0; oc < p->output_depth; ++oc) {
+                    int32_t acc = 0;
+                    for (fy = 0; fy < p->filter_height; ++fy) {
+                        const int32_t iy = in_y0 + p->dilation_height * fy;
+                        if (iy < 0 || iy >= in_h) {
+                            continue;
+                        }
+                        for (fx = 0; fx < p->filter_width; ++fx) {
+                            const int32_t ix = in_x0 + p->dilation_width * fx;
+                            const int8_t *in_px;
+                            const int8_t *taps;
+                            if (ix < 0 || ix >= in_w) {
+                                continue;
+                            }
+                            in_px = input + ((b * in_h + iy) * in_w + ix) * in_c;
+                            taps = filter + ((oc * p->filter_height + fy) * p->filter_width + fx) * in_c;
+                            acc += mye_dot_s8(taps, 0, in_px, p->input_offset, in_c);
+                        }
+                    }
+                    if (bias != 0) {
+                        acc += bias[oc];
+                    }
+                    acc = mye_mul_by_quantized_multiplier(acc, p->output_multiplier[oc], (int)p->output_shift[oc]);
+                    acc += p->output_offset;
+                    out_px[oc] = (int8_t)mye_clamp_s32(acc, p->activation_min, p->activation_max);
+                }
+            }
+        }
+    }
+}
+
+void mye_depthwise_conv2d_s8(const mye_depthwise_conv2d_params_t *p, const int8_t *input,
+                             const int8_t *filter, const int32_t *bias, int8_t *output)
+{
+    const int32_t in_h = p->input_height;
+    const int32_t in_w = p->input_width;
+    const int32_t in_c = p->input_depth;
+    const int32_t out_c = in_c * p->depth_multiplier;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t ic;
+    int32_t m;
+    int32_t fy;
+    int32_t fx;
+    for (b = 0; b < p->batches; ++b) {
+        for (oy = 0; oy < p->output_height; ++oy) {
+            const int32_t in_y0 = oy * p->stride_height - p->pad_height;
+            for (ox = 0; ox < p->output_width; ++ox) {
+                const int32_t in_x0 = ox * p->stride_width - p->pad_width;
+                int8_t *out_px = output + ((b * p->output_height + oy) * p->output_width + ox) * out_c;
+                for (ic = 0; ic < in_c; ++ic) {
+                    for (m = 0; m < p->depth_multiplier; ++m) {
+                        const int32_t oc = ic * p->depth_multiplier + m;
+                        int32_t acc = 0;
+                        for (fy = 0; fy < p->filter_height; ++fy) {
+                            const int32_t iy = in_y0 + p->dilation_height * fy;
+                            if (iy < 0 || iy >= in_h) {
+                                continue;
+                            }
+                            for (fx = 0; fx < p->filter_width; ++fx) {
+                                const int32_t ix = in_x0 + p->dilation_width * fx;
+                                int32_t x;
+                                int32_t w;
+                                if (ix < 0 || ix >= in_w) {
+                                    continue;
+                                }
+                                x = (int32_t)input[((b * in_h + iy) * in_w + ix) * in_c + ic];
+                                w = (int32_t)filter[(fy * p->filter_width + fx) * out_c + oc];
+                                acc += w * (x + p->input_offset);
+                            }
+                        }
+                        if (bias != 0) {
+                            acc += bias[oc];
+                        }
+                        acc = mye_mul_by_quantized_multiplier(acc, p->output_multiplier[oc],
+                                                              (int)p->output_shift[oc]);
+                        acc += p->output_offset;
+                        out_px[oc] = (int8_t)mye_clamp_s32(acc, p->activation_min, p->activation_max);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+/*
+ * reduce.c - int8 MEAN and SUM over any set of axes (TFLM reference arithmetic).
+ *
+ * Raw int8 values are summed in int32 per output element, the zero point
+ * times the element count is subtracted, and one requantisation maps the
+ * result to the output scale. For MEAN the emitter has already folded
+ * 1 / count into the multiplier exactly as TFLM does, so both ops share the
+ * kernel.
+ */
+#include "mye_kernels.h"
+
+/* Sum the input into scratch[0 .. num_outputs) following the output strides. */
+static void accumulate(const mye_reduce_params_t *p, const int8_t *input, int32_t *sums)
+{
+    const int32_t *shape = p->in_shape;
+    const int32_t *stride = p->out_strides;
+    const int32_t last = MYE_MAX_DIMS - 1;
+    int32_t i0, i1, i2, i3, i4, i5;
+    for (i0 = 0; i0 < shape[0]; ++i0) {
+        for (i1 = 0; i1 < shape[1]; ++i1) {
+            for (i2 = 0; i2 < shape[2]; ++i2) {
+                for (i3 = 0; i3 < shape[3]; ++i3) {
+                    for (i4 = 0; i4 < shape[4]; ++i4) {
+                        int32_t *row = sums + i0 * stride[0] + i1 * stride[1] + i2 * stride[2] +
+                                       i3 * stride[3] + i4 * stride[4];
+                        if (stride[last] == 0) {
+                            /* Innermost axis reduced: one running sum for the row. */
+                            int32_t acc = row[0];
+                            for (i5 = 0; i5 < shape[last]; ++i5) {
+                                acc += input[i5];
+                            }
+                            row[0] = acc;
+                        } else {
+                            for (i5 = 0; i5 < shape[last]; ++i5) {
+                                row[i5 * stride[last]] += input[i5];
+                            }
+                        }
+                        input += shape[last];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void mye_reduce_sum_s8(const mye_reduce_params_t *p, const int8_t *input, int32_t *scratch,
+                       int8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < p->num_outputs; ++i) {
+        scratch[i] = 0;
+    }
+    accumulate(p, input, scratch);
+    for (i = 0; i < p->num_outputs; ++i) {
+        const int32_t shifted = scratch[i] - p->input_zero_point * p->count;
+        const int32_t y = mye_mul_by_quantized_multiplier(shifted, p->multiplier, p->shift) +
+                          p->output_zero_point;
+        output[i] = mye_sat_s8(y);
+    }
+}

@@ -1,0 +1,136 @@
+/* commands_port.c - the dispatcher's port on a real (or emulated) board:
+ * board.h for the link, clock and counter; preprocess.c for the streaming
+ * preprocessing; the ahead-of-time model for the network; the model
+ * manifest and the linker script for what INFO reports.
+ *
+ * It also provides the application loop main() hands over to
+ * (mye_app_run) and the framed fault report (mye_fault_report).
+ *
+ * The model library must export int mye_model_invoke(const int8_t *input,
+ * int8_t *output) (the quantize stage's AOT C generated with the name
+ * "model"); define MYE_MODEL_INVOKE to call another name.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "app.h"
+#include "board.h"
+#include "commands.h"
+#include "model_manifest.h"
+#include "myoedge_protocol.h"
+#include "preprocess.h"
+#include "startup.h"
+
+#ifndef MYE_MODEL_INVOKE
+#define MYE_MODEL_INVOKE mye_model_invoke
+#endif
+int MYE_MODEL_INVOKE(const int8_t *input, int8_t *output);
+
+#ifndef MYOEDGE_BUILD_ID
+#define MYOEDGE_BUILD_ID "dev"
+#endif
+
+#if MYE_PP_WINDOW_VALUES != MYE_INPUT_SIZE
+#error "the preprocessed window (MYE_PP_OUT_STEPS x MYE_PP_CHANNELS) must fill the model input"
+#endif
+#if MYE_OUTPUT_SIZE > MYE_MAX_SCORES
+#error "the model has more outputs than a reply carries (MYE_MAX_SCORES)"
+#endif
+#if MYE_PP_CHANNELS > MYE_MAX_CHANNELS
+#error "more channels than the dispatcher converts (MYE_MAX_CHANNELS)"
+#endif
+#if MYE_PP_WINDOW > 0xFFFF || MYE_PP_STEP > 0xFFFF
+#error "window and step must fit 16 bits"
+#endif
+
+/* Linker symbols (firmware/boards/common_sections.ld). The region sizes are
+ * weak: a linker script that does not define them reports 0 (unknown). */
+extern uint32_t _sidata, _sdata, _edata, _estack;
+extern void (*const mye_vector_table[])(void);
+extern const uint8_t _flash_size[] __attribute__((weak));
+extern const uint8_t _ram_size[] __attribute__((weak));
+
+static mye_pp_t preprocessor;
+static int8_t window[MYE_PP_WINDOW_VALUES] __attribute__((aligned(4)));
+static mye_port_info_t info;
+
+static uint8_t unit_code(const char *unit)
+{
+    if (unit != NULL && strcmp(unit, "cycles") == 0) {
+        return MYE_UNIT_CYCLES;
+    }
+    if (unit != NULL && strcmp(unit, "instructions") == 0) {
+        return MYE_UNIT_INSTRUCTIONS;
+    }
+    return MYE_UNIT_TICKS;
+}
+
+static void describe(void)
+{
+    uintptr_t flash_start = (uintptr_t)mye_vector_table;
+    uintptr_t data_bytes = (uintptr_t)&_edata - (uintptr_t)&_sdata;
+    info.board = board_name();
+    info.core = board_core();
+    info.model_name = MYE_MODEL_NAME;
+    info.model_hash = MYE_MODEL_HASH_HEX;
+    info.build = MYOEDGE_FIRMWARE_VERSION "+" MYOEDGE_BUILD_ID;
+    info.clock_hz = board_clock_hz();
+    info.flash_used = (uint32_t)((uintptr_t)&_sidata - flash_start + data_bytes);
+    info.flash_size = (uint32_t)(uintptr_t)_flash_size;
+    info.ram_used = (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_sdata);
+    info.ram_size = (uint32_t)(uintptr_t)_ram_size;
+    info.input_size = MYE_INPUT_SIZE;
+    info.input_scale = MYE_INPUT_SCALE;
+    info.input_zero_point = MYE_INPUT_ZERO_POINT;
+    info.output_scale = MYE_OUTPUT_SCALE;
+    info.output_zero_point = MYE_OUTPUT_ZERO_POINT;
+    info.output_size = MYE_OUTPUT_SIZE;
+    info.raw_window = MYE_PP_WINDOW;
+    info.raw_channels = MYE_PP_CHANNELS;
+    info.hop = MYE_PP_STEP;
+    info.cycle_unit = unit_code(board_cycle_unit());
+}
+
+const mye_port_info_t *mye_port_info(void) { return &info; }
+
+void mye_port_write(const uint8_t *data, size_t length) { board_uart_write(data, length); }
+
+int mye_port_read_byte(void) { return board_uart_read_byte(0u); }
+
+uint32_t mye_port_cycles(void) { return board_cycles(); }
+
+void mye_port_preprocess_reset(void) { mye_pp_reset(&preprocessor); }
+
+const int8_t *mye_port_preprocess_push(const float *sample)
+{
+    if (mye_pp_push(&preprocessor, sample) != MYE_PP_WINDOW_READY) {
+        return NULL; /* no hop yet, or a non-finite sample the preprocessor dropped */
+    }
+    if (mye_pp_window_int8(&preprocessor, window) != MYE_PP_OK) {
+        return NULL;
+    }
+    return window;
+}
+
+int mye_port_model_invoke(const int8_t *input, int8_t *output)
+{
+    board_watchdog_kick(); /* BENCH runs many inferences in one command */
+    return MYE_MODEL_INVOKE(input, output);
+}
+
+void mye_app_run(void)
+{
+    mye_pp_init(&preprocessor);
+    describe();
+    myoedge_protocol_init(0u);
+    for (;;) {
+        myoedge_protocol_poll();
+        board_watchdog_kick();
+    }
+}
+
+void mye_fault_report(const mye_fault_info_t *fault)
+{
+    /* stacked[5] is the LR and stacked[6] the PC of the faulting code. */
+    myoedge_protocol_fault(fault->stacked[6], fault->stacked[5], fault->cfsr, fault->hfsr);
+}

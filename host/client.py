@@ -1,0 +1,442 @@
+"""Talk to a myoedge board over a serial link: typed calls, retries, logs.
+
+``open_board(target)`` accepts a serial device (``/dev/ttyACM0``, ``COM3``),
+any pyserial URL (``socket://host:port``, ``rfc2217://host:port``,
+``loop://``) or ``qemu:BOARD:ELF`` (``ELF`` may also be a firmware folder
+holding ``firmware.elf``), which starts QEMU with that firmware, connects
+and stops QEMU again when the client is closed.
+
+:class:`BoardClient` sends one command at a time and waits for its reply.
+It resends the *same* frame (same sequence number) when no reply comes in
+time or when the board says the frame arrived damaged; the board answers a
+repeated frame from its cache without running it again, so a retried STREAM
+is not fed twice. Garbage on the line (a boot banner, noise) is skipped at
+the next frame delimiter. Every byte in both directions can be logged.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from myoedge.host import protocol as p
+from myoedge.host import protocol_spec as spec
+from myoedge.host.protocol import ProtocolError
+from myoedge.host.protocol_spec import Command, ErrorCode
+
+DEFAULT_TIMEOUT_S = 2.0
+DEFAULT_RETRIES = 3
+POLL_S = 0.02
+"""How long one read waits, so deadlines are checked often."""
+
+
+class BoardTimeout(TimeoutError):
+    """No valid reply came in time, after every retry."""
+
+    def __init__(self, port: str, command: str, seq: int, tries: int, timeout: float) -> None:
+        super().__init__(
+            f"{port}: no reply to {command} (seq {seq}) after {tries} "
+            f"{'try' if tries == 1 else 'tries'} of {timeout:.1f} s each")
+        self.port = port
+        self.command = command
+
+
+class BoardError(ProtocolError):
+    """The board refused a command with an ERROR reply."""
+
+    def __init__(self, port: str, command: str, reply: p.ErrorReply) -> None:
+        super().__init__(f"{port}: board refused {command}: {reply.describe()}",
+                         reply.error if isinstance(reply.error, ErrorCode) else None,
+                         reply.expected, reply.got)
+        self.reply = reply
+
+
+class BoardFault(RuntimeError):
+    """The firmware reported a fault (HardFault handler) instead of replying."""
+
+    def __init__(self, port: str, command: str, event: p.FaultEvent) -> None:
+        super().__init__(
+            f"{port}: firmware fault during {command}: pc=0x{event.pc:08X} lr=0x{event.lr:08X} "
+            f"cfsr=0x{event.cfsr:08X} hfsr=0x{event.hfsr:08X}")
+        self.event = event
+
+
+class BoardReset(ProtocolError):
+    """The board restarted while a command that depends on its state ran."""
+
+
+class BoardLinkLost(ConnectionError):
+    """The port itself failed (cable pulled, QEMU gone); see BoardClient.reopen."""
+
+    def __init__(self, port: str, command: str, error: BaseException) -> None:
+        super().__init__(f"{port}: link lost during {command}: {error}")
+        self.port = port
+        self.command = command
+
+
+def _command_name(code: int) -> str:
+    try:
+        return Command(code).name
+    except ValueError:
+        return f"code 0x{code:02X}"
+
+
+class TrafficLog:
+    """Every byte sent and received, as timestamped hex lines, plus notes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._file: IO[str] = open(self.path, "a", encoding="utf-8")
+        self._start = time.monotonic()
+
+    def write(self, direction: str, data: bytes | str) -> None:
+        """One line: seconds since opening, TX/RX/--, hex or text."""
+        text = data.hex(" ") if isinstance(data, bytes) else data
+        self._file.write(f"{time.monotonic() - self._start:10.6f} {direction} {text}\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+
+@dataclass
+class LinkStats:
+    """What happened on the link, for reports."""
+
+    commands: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    link_errors: int = 0
+    garbage_frames: int = 0
+    stale_replies: int = 0
+    boots: int = 0
+
+
+class BoardClient:
+    """Typed calls on a pyserial-like port (``read``, ``write``, ``timeout``)."""
+
+    def __init__(self, port: Any, name: str | None = None, timeout: float = DEFAULT_TIMEOUT_S,
+                 retries: int = DEFAULT_RETRIES, log: str | Path | None = None,
+                 owned: Any = None, reopen: Any = None) -> None:
+        self.port = port
+        self._reopen = reopen  # () -> a fresh port for the same target
+        self.name = name or getattr(port, "name", None) or getattr(port, "portstr", "board")
+        self.timeout = float(timeout)
+        self.retries = int(retries)
+        self.log = TrafficLog(log) if log else None
+        self.stats = LinkStats()
+        self.decoder = p.FrameDecoder()
+        self.events: list[p.BootEvent | p.FaultEvent] = []
+        self._owned = owned  # e.g. a QemuBoard to stop on close
+        self._seq = 0
+        self._info: p.InfoReply | None = None
+        self._wait = self.timeout
+        if hasattr(port, "timeout"):
+            port.timeout = POLL_S
+
+    # -- life cycle --------------------------------------------------------------
+
+    def __enter__(self) -> "BoardClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the port (and stop QEMU when this client started it)."""
+        try:
+            self.port.close()
+        finally:
+            if self._owned is not None:
+                self._owned.__exit__(None, None, None)
+                self._owned = None
+            if self.log:
+                self.log.close()
+                self.log = None
+
+    def reopen(self) -> None:
+        """Close the port and open the same target again (after BoardLinkLost).
+
+        The board keeps its state (a real board whose cable was replugged);
+        partial bytes from the old link are dropped.
+        """
+        if self._reopen is None:
+            raise ProtocolError(f"{self.name}: this link cannot be reopened")
+        try:
+            self.port.close()
+        except Exception:  # noqa: BLE001 - the old port may already be broken
+            pass
+        self.port = self._reopen()
+        if hasattr(self.port, "timeout"):
+            self.port.timeout = POLL_S
+        self.decoder = p.FrameDecoder()
+        if self.log:
+            self.log.write("--", "link reopened")
+
+    def wait_for_boot(self, timeout: float = 10.0) -> p.BootEvent:
+        """Wait for the BOOT frame a starting firmware sends."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for frame in self._read_frames("BOOT"):
+                reply = self._decode(frame, "BOOT")
+                if isinstance(reply, p.BootEvent):
+                    self.stats.boots += 1
+                    self.events.append(reply)
+                    return reply
+        raise BoardTimeout(self.name, "BOOT", 0, 1, timeout)
+
+    def wait_until_ready(self, timeout: float = 20.0) -> None:
+        """Wait for the BOOT frame, or failing that for an answer to INFO.
+
+        pyserial's ``socket://`` drops bytes that arrive while it connects, so
+        a BOOT frame can be lost; a board that answers INFO is up as well.
+        """
+        deadline = time.monotonic() + timeout
+        try:
+            self.wait_for_boot(min(3.0, timeout))
+            return
+        except BoardTimeout:
+            pass
+        while True:
+            try:
+                self.info()
+                return
+            except BoardTimeout:
+                if time.monotonic() >= deadline:
+                    raise
+
+    # -- typed calls --------------------------------------------------------------
+
+    def info(self) -> p.InfoReply:
+        """What the board runs; cached for the shape checks of later calls."""
+        reply = self.request(Command.INFO, b"")
+        assert isinstance(reply, p.InfoReply)
+        self._info = reply
+        return reply
+
+    def infer(self, window: np.ndarray, preprocessed: bool = False,
+              timeout: float | None = None) -> p.InferReply:
+        """One window: raw float samples x channels, or the int8 network input."""
+        payload = p.infer_request(p.Window.from_array(window, preprocessed))
+        reply = self.request(Command.INFER, payload, timeout)
+        assert isinstance(reply, p.InferReply)
+        return reply
+
+    def stream_chunk(self, samples: np.ndarray, vote: int = 0, reset: bool = False,
+                     timeout: float | None = None) -> p.StreamReply:
+        """One STREAM command (at most MAX_STREAM_SAMPLES samples)."""
+        reply = self.request(Command.STREAM, p.stream_request(samples, vote, reset), timeout)
+        assert isinstance(reply, p.StreamReply)
+        return reply
+
+    def stream(self, samples: np.ndarray, chunk: int | None = None, vote: int = 0,
+               reset: bool = True, timeout: float | None = None) -> list[p.StreamPrediction]:
+        """Feed a recording (samples x channels) in chunks; every hop's prediction."""
+        array = np.asarray(samples, dtype=np.float32)
+        if array.ndim != 2:
+            raise ValueError(f"stream expects samples x channels, got shape {array.shape}")
+        most = min(spec.MAX_STREAM_SAMPLES,
+                   (spec.MAX_REQUEST_PAYLOAD - spec.STREAM_REQUEST.size) // (4 * array.shape[1]))
+        size = most if chunk is None else int(chunk)
+        if not 1 <= size <= most:
+            raise ValueError(f"stream chunk must be 1..{most} samples for {array.shape[1]} "
+                             f"channels, got {size}")
+        predictions: list[p.StreamPrediction] = []
+        for start in range(0, max(len(array), 1), size):
+            reply = self.stream_chunk(array[start:start + size], vote,
+                                      reset and start == 0, timeout)
+            predictions.extend(reply.predictions)
+        return predictions
+
+    def bench(self, runs: int, window: np.ndarray | None = None, preprocessed: bool = True,
+              timeout: float | None = None) -> p.BenchReply:
+        """Time ``runs`` inferences of one window (default: zeros at the model input)."""
+        if not 1 <= runs <= spec.MAX_BENCH_RUNS:
+            raise ValueError(f"bench runs must be 1..{spec.MAX_BENCH_RUNS}, got {runs}")
+        if window is None:
+            info = self._info or self.info()
+            window = np.zeros(info.input_size, dtype=np.int8)
+            preprocessed = True
+        payload = p.bench_request(runs, p.Window.from_array(window, preprocessed))
+        wait = timeout if timeout is not None else self.timeout * (1 + runs / 8)
+        reply = self.request(Command.BENCH, payload, wait)
+        assert isinstance(reply, p.BenchReply)
+        return reply
+
+    def reset(self) -> None:
+        """Soft reset: preprocessing state, stream position, vote history."""
+        self.request(Command.RESET, b"")
+
+    # -- the exchange ----------------------------------------------------------------
+
+    def request(self, code: int, payload: bytes, timeout: float | None = None) -> p.AnyReply:
+        """Send one command and return its typed reply.
+
+        Raises :class:`BoardError` for an ERROR reply, :class:`BoardTimeout`
+        when every try timed out, :class:`BoardFault` when the firmware
+        faulted, :class:`ProtocolError` for replies that make no sense.
+        """
+        if len(payload) > spec.MAX_REQUEST_PAYLOAD:
+            raise ValueError(f"{_command_name(code)} payload of {len(payload)} bytes exceeds "
+                             f"MAX_REQUEST_PAYLOAD ({spec.MAX_REQUEST_PAYLOAD})")
+        command = _command_name(code)
+        wait = self.timeout if timeout is None else float(timeout)
+        self._wait = wait
+        seq = self._next_seq()
+        wire = p.encode_frame(code, seq, payload)
+        self.stats.commands += 1
+        tries = 1
+        self._send(wire, f"{command} seq {seq} ({len(payload)} bytes)")
+        deadline = time.monotonic() + wait
+        while True:
+            if time.monotonic() >= deadline:
+                self.stats.timeouts += 1
+                if tries > self.retries:
+                    raise BoardTimeout(self.name, command, seq, tries, wait)
+                tries += 1
+                self.stats.retries += 1
+                self._send(wire, f"retry {tries} of {command} seq {seq} (timeout)")
+                deadline = time.monotonic() + wait
+            for frame in self._read_frames(command):
+                reply = self._decode(frame, command)
+                if isinstance(reply, p.FaultEvent):
+                    self.events.append(reply)
+                    raise BoardFault(self.name, command, reply)
+                if isinstance(reply, p.BootEvent):
+                    self.events.append(reply)
+                    self.stats.boots += 1
+                    if code == Command.STREAM:
+                        raise BoardReset(f"{self.name}: board restarted during {command} "
+                                         f"(seq {seq}); its stream state is gone")
+                    tries, deadline = self._resend(wire, tries, command, seq, "board restarted")
+                    continue
+                if isinstance(reply, p.ErrorReply) and frame.seq == 0 and seq != 0:
+                    self.stats.link_errors += 1
+                    if self.log:
+                        self.log.write("--", f"link error: {reply.describe()}")
+                    tries, deadline = self._resend(wire, tries, command, seq, reply.describe())
+                    continue
+                if frame.seq != seq:
+                    self.stats.stale_replies += 1
+                    continue
+                if isinstance(reply, p.ErrorReply):
+                    raise BoardError(self.name, command, reply)
+                if frame.code != (code | spec.REPLY_BIT):
+                    raise ProtocolError(
+                        f"{self.name}: {command} (seq {seq}) answered with reply code "
+                        f"0x{frame.code:02X}, expected 0x{code | spec.REPLY_BIT:02X}")
+                return reply
+
+    def _resend(self, wire: bytes, tries: int, command: str, seq: int,
+                why: str) -> tuple[int, float]:
+        """Resend after a damaged frame or a reboot; counts against the retries."""
+        if tries > self.retries:
+            raise ProtocolError(f"{self.name}: {command} (seq {seq}) failed {tries} times; "
+                                f"last: {why}")
+        self.stats.retries += 1
+        self._send(wire, f"retry {tries + 1} of {command} seq {seq} ({why})")
+        return tries + 1, time.monotonic() + self._wait
+
+    def _next_seq(self) -> int:
+        self._seq = self._seq % 0xFFFF + 1  # 1..65535: 0 marks untrusted replies
+        return self._seq
+
+    def _send(self, wire: bytes, note: str) -> None:
+        if self.log:
+            self.log.write("--", note)
+            self.log.write("TX", wire)
+        try:
+            self.port.write(wire)
+            flush = getattr(self.port, "flush", None)
+            if flush:
+                flush()
+        except Exception as error:  # pyserial raises SerialException (an OSError) or others
+            raise BoardLinkLost(self.name, note.split()[0], error) from error
+
+    def _read_frames(self, command: str = "read") -> list[p.Frame]:
+        """Whatever complete frames arrived within one poll interval."""
+        try:
+            waiting = getattr(self.port, "in_waiting", 0) or 1
+            data = self.port.read(waiting)
+        except Exception as error:  # pyserial raises SerialException (an OSError) or others
+            raise BoardLinkLost(self.name, command, error) from error
+        if not data:
+            return []
+        if self.log:
+            self.log.write("RX", data)
+        frames = []
+        for item in self.decoder.feed(data):
+            if isinstance(item, p.Frame):
+                frames.append(item)
+            else:
+                self.stats.garbage_frames += 1
+                if self.log:
+                    self.log.write("--", f"skipped {len(item.raw)} bytes: {item.error}")
+        return frames
+
+    def _decode(self, frame: p.Frame, command: str) -> p.AnyReply:
+        try:
+            return p.decode_reply(frame)
+        except ProtocolError as error:
+            raise ProtocolError(f"{self.name}: bad reply to {command} (seq {frame.seq}): {error}",
+                                error.error, error.expected, error.got) from None
+
+
+def _open_serial(url: str, timeout: float, baudrate: int) -> Any:
+    import serial  # pyserial: the "host" extra
+
+    return serial.serial_for_url(url, timeout=timeout, baudrate=baudrate)
+
+
+def open_board(target: str, timeout: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES,
+               log: str | Path | None = None, baudrate: int = 115200,
+               boot_timeout: float = 20.0) -> BoardClient:
+    """Connect to a board: a serial device, a pyserial URL or ``qemu:BOARD:ELF``.
+
+    For ``qemu:`` the client waits for the firmware's BOOT frame before it
+    returns (emulated UARTs may drop bytes sent before they are up).
+    """
+    if target.startswith("qemu:"):
+        return _open_qemu(target, timeout, retries, log, baudrate, boot_timeout)
+    port = _open_serial(target, POLL_S, baudrate)
+    return BoardClient(port, target, timeout, retries, log,
+                       reopen=lambda: _open_serial(target, POLL_S, baudrate))
+
+
+def _open_qemu(target: str, timeout: float, retries: int, log: str | Path | None,
+               baudrate: int, boot_timeout: float) -> BoardClient:
+    parts = target.split(":", 2)
+    if len(parts) < 3 or not parts[1] or not parts[2]:
+        raise ValueError(f"expected qemu:BOARD:ELF (ELF: a firmware .elf or its folder), "
+                         f"got {target!r}")
+    board, elf = parts[1], Path(parts[2])
+    if elf.is_dir():
+        elf = elf / "firmware.elf"
+    from myoedge.qemu import QemuBoard  # only needed for emulated boards
+
+    qemu = QemuBoard(board, elf)
+    qemu.__enter__()
+    try:
+        port = _open_serial(qemu.url, POLL_S, baudrate)
+        client = BoardClient(port, f"{target} ({qemu.url})", timeout, retries, log, owned=qemu)
+    except BaseException:
+        qemu.__exit__(None, None, None)
+        raise
+    try:
+        client.wait_until_ready(boot_timeout)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+__all__ = [
+    "BoardClient", "BoardError", "BoardFault", "BoardLinkLost", "BoardReset", "BoardTimeout",
+    "LinkStats",
+    "ProtocolError", "TrafficLog", "open_board",
+]

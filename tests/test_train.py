@@ -1,0 +1,121 @@
+"""End to end through the training stage on a small synthetic data set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from myoedge.training import run as runfolder
+from myoedge.training.evaluate import majority_vote
+from myoedge.training.recipes import TrainConfig, recipe_for
+
+
+@pytest.fixture(scope="module")
+def synthetic_myo(tmp_path_factory) -> Path:
+    from myoedge.training.synthetic import write_synthetic_dataset
+
+    out = tmp_path_factory.mktemp("synth")
+    write_synthetic_dataset("myo16", 1, out, seed=3, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained_run(synthetic_myo, tmp_path_factory) -> tuple[Path, dict]:
+    from myoedge.training.train import train_run
+
+    out = tmp_path_factory.mktemp("run")
+    metrics = train_run("synthetic-myo16", synthetic_myo, 1, "attention-compact", out, epochs=2, seed=0,
+                        progress=False)
+    return out, metrics
+
+
+def test_run_folder_has_every_artefact(trained_run):
+    out, metrics = trained_run
+    for name in ("model.keras", "bundle.json", "metrics.json", "history.json", "splits.npz",
+                 "confusion_matrix.png", "training_curves.png"):
+        assert (out / name).is_file(), name
+    on_disk = json.loads((out / "metrics.json").read_text())
+    for key in ("accuracy", "balanced_accuracy", "mcc", "params", "baselines", "confusion_matrix"):
+        assert key in on_disk
+    assert set(on_disk["baselines"]) == {"lda", "linear_svm"}
+    for peer in on_disk["baselines"].values():
+        assert 0.0 <= peer["balanced_accuracy"] <= 1.0
+    n_test = on_disk["n_windows"]["test"]
+    assert np.asarray(on_disk["confusion_matrix"]).sum() == n_test
+    # two epochs on learnable data: clearly above chance (13 classes, balanced chance ~0.077)
+    assert metrics["balanced_accuracy"] > 0.15
+
+
+def test_bundle_records_preprocessing_and_normalisation(trained_run):
+    out, metrics = trained_run
+    bundle = runfolder.RunBundle.load(out)
+    assert bundle.preprocess["window"] == 52 and bundle.preprocess["moving_average"] == 15
+    assert bundle.preprocess["highpass_hz"] == 20
+    assert bundle.model.input_shape == [38, 16]
+    assert bundle.model.params == metrics["params"]
+    assert len(bundle.label_names) == bundle.model.n_classes == 13
+    assert bundle.normalisation["kind"] == "standardize"
+    assert len(bundle.normalisation["mean"]) == 16
+
+
+def test_saved_model_reloads_safely_and_reproduces_test_scores(trained_run):
+    import keras
+
+    import myoedge.training.models  # noqa: F401  registers the custom layers
+
+    out, metrics = trained_run
+    model = keras.models.load_model(out / "model.keras", safe_mode=True)
+    splits = runfolder.load_model_splits(out)
+    bundle = runfolder.RunBundle.load(out)
+    x = bundle.normalise(splits["test"]["x"])
+    pred = model.predict(x, verbose=0).argmax(axis=1)
+    accuracy = float((pred == splits["test"]["y"]).mean())
+    assert accuracy == pytest.approx(metrics["accuracy"], abs=1e-6)
+    assert splits["test"]["raw"].shape[1:] == (52, 16)
+
+
+def test_splits_keep_test_and_validation_repetitions_apart(synthetic_myo):
+    from myoedge.training.train import prepare_data
+
+    data = prepare_data("synthetic-myo16", synthetic_myo, 1, None, "sequence", recipe_for("attention"))
+    assert set(np.unique(data.splits["test"].repetition)) == {5}
+    assert set(np.unique(data.splits["validation"].repetition)) == {3}
+    assert not ({3, 5} & set(np.unique(data.splits["train"].repetition)))
+
+
+def test_bad_training_setting_is_named():
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="sgd")
+    with pytest.raises(ValueError, match="unknown training settings"):
+        TrainConfig().with_overrides(learning_rat=0.1)
+
+
+def test_majority_vote_looks_back_within_a_group_only():
+    predictions = np.array([1, 2, 2, 1, 1, 1, 3, 3])
+    groups = np.array([0, 0, 0, 0, 0, 1, 1, 1])
+    voted = majority_vote(predictions, groups, run=3)
+    # i=3: window [2,2,1] -> 2; i=4: [2,1,1] -> 1; i=5 starts a new group: [1] -> 1; i=6: [1,3] tie -> latest 3
+    assert voted.tolist() == [1, 2, 2, 2, 1, 1, 3, 3]
+
+
+def test_cli_train_writes_metrics(synthetic_myo, tmp_path):
+    from myoedge.cli import main
+
+    out = tmp_path / "cli-run"
+    code = main(["train", "--dataset", "synthetic-myo16", "--data-dir", str(synthetic_myo), "--subject", "1",
+                 "--model", "attention-compact", "--epochs", "1", "--out", str(out)])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"accuracy", "balanced_accuracy", "mcc", "baselines", "params"} <= set(metrics)
+
+
+def test_cli_reports_missing_data_clearly(tmp_path, capsys):
+    from myoedge.cli import main
+
+    code = main(["train", "--dataset", "ninapro-db5", "--data-dir", str(tmp_path), "--subject", "1",
+                 "--model", "attention-compact", "--out", str(tmp_path / "r")])
+    assert code == 2
+    assert "error" in capsys.readouterr().err
