@@ -16,6 +16,7 @@ the next frame delimiter. Every byte in both directions can be logged.
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,9 +134,12 @@ class BoardClient:
         self.decoder = p.FrameDecoder()
         self.events: list[p.BootEvent | p.FaultEvent] = []
         self._owned = owned  # e.g. a QemuBoard to stop on close
-        self._seq = 0
+        # A random first sequence number: a new session's first command must not
+        # look like a retry of the previous session's last one (the board's cache).
+        self._seq = random.randrange(0xFFFF)
         self._info: p.InfoReply | None = None
         self._wait = self.timeout
+        self._pending: list[p.Frame] = []  # frames read but not yet looked at
         if hasattr(port, "timeout"):
             port.timeout = POLL_S
 
@@ -175,6 +179,7 @@ class BoardClient:
         if hasattr(self.port, "timeout"):
             self.port.timeout = POLL_S
         self.decoder = p.FrameDecoder()
+        self._pending = []
         if self.log:
             self.log.write("--", "link reopened")
 
@@ -182,11 +187,13 @@ class BoardClient:
         """Wait for the BOOT frame a starting firmware sends."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for frame in self._read_frames("BOOT"):
-                reply = self._decode(frame, "BOOT")
+            frames = self._read_frames("BOOT")
+            while frames:
+                reply = self._decode(frames.pop(0), "BOOT")
                 if isinstance(reply, p.BootEvent):
                     self.stats.boots += 1
                     self.events.append(reply)
+                    self._pending = frames + self._pending
                     return reply
         raise BoardTimeout(self.name, "BOOT", 0, 1, timeout)
 
@@ -235,8 +242,13 @@ class BoardClient:
         return reply
 
     def stream(self, samples: np.ndarray, chunk: int | None = None, vote: int = 0,
-               reset: bool = True, timeout: float | None = None) -> list[p.StreamPrediction]:
-        """Feed a recording (samples x channels) in chunks; every hop's prediction."""
+               reset: bool = True, timeout: float | None = None,
+               progress: bool = False) -> list[p.StreamPrediction]:
+        """Feed a recording (samples x channels) in chunks; every hop's prediction.
+
+        If a chunk fails, the exception carries the predictions collected so
+        far as ``error.partial`` and the samples sent as ``error.samples_sent``.
+        """
         array = np.asarray(samples, dtype=np.float32)
         if array.ndim != 2:
             raise ValueError(f"stream expects samples x channels, got shape {array.shape}")
@@ -247,9 +259,19 @@ class BoardClient:
             raise ValueError(f"stream chunk must be 1..{most} samples for {array.shape[1]} "
                              f"channels, got {size}")
         predictions: list[p.StreamPrediction] = []
-        for start in range(0, max(len(array), 1), size):
-            reply = self.stream_chunk(array[start:start + size], vote,
-                                      reset and start == 0, timeout)
+        starts = range(0, max(len(array), 1), size)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc=f"STREAM {self.name}", unit="chunk")
+        for start in starts:
+            try:
+                reply = self.stream_chunk(array[start:start + size], vote,
+                                          reset and start == 0, timeout)
+            except Exception as error:
+                error.partial = predictions  # type: ignore[attr-defined]
+                error.samples_sent = start  # type: ignore[attr-defined]
+                raise
             predictions.extend(reply.predictions)
         return predictions
 
@@ -302,7 +324,9 @@ class BoardClient:
                 self.stats.retries += 1
                 self._send(wire, f"retry {tries} of {command} seq {seq} (timeout)")
                 deadline = time.monotonic() + wait
-            for frame in self._read_frames(command):
+            frames = self._read_frames(command)
+            while frames:
+                frame = frames.pop(0)
                 reply = self._decode(frame, command)
                 if isinstance(reply, p.FaultEvent):
                     self.events.append(reply)
@@ -330,6 +354,7 @@ class BoardClient:
                     raise ProtocolError(
                         f"{self.name}: {command} (seq {seq}) answered with reply code "
                         f"0x{frame.code:02X}, expected 0x{code | spec.REPLY_BIT:02X}")
+                self._pending = frames + self._pending  # frames that came with the reply
                 return reply
 
     def _resend(self, wire: bytes, tries: int, command: str, seq: int,
@@ -360,6 +385,9 @@ class BoardClient:
 
     def _read_frames(self, command: str = "read") -> list[p.Frame]:
         """Whatever complete frames arrived within one poll interval."""
+        if self._pending:
+            frames, self._pending = self._pending, []
+            return frames
         try:
             waiting = getattr(self.port, "in_waiting", 0) or 1
             data = self.port.read(waiting)

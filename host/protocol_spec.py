@@ -127,16 +127,35 @@ class ErrorCode(IntEnum):
     BAD_FRAMING = 10
 
 
-ERRORCODE_DOCS: dict[IntEnum, str] = {
+ERROR_DOCS: dict[IntEnum, str] = {
     ErrorCode.BAD_CRC: 'CRC mismatch (expected: CRC computed, got: CRC received).',
-    ErrorCode.BAD_LENGTH: 'Frame shorter than header + CRC, header length differs from the bytes received, or a payload whose size does not match its own fields (expected, got: byte counts).',
+    ErrorCode.BAD_LENGTH: (
+        'Frame shorter than header + CRC, header length differs from the bytes received, '
+        'or a payload whose size does not match its own fields (expected, got: byte '
+        'counts).'
+    ),
     ErrorCode.UNKNOWN_COMMAND: 'The code is not a command (got: the code).',
-    ErrorCode.BAD_SHAPE: 'A window or chunk whose dimensions do not fit the model or the preprocessing (expected, got: element, row or channel counts).',
-    ErrorCode.BUSY: 'The board cannot take commands now (reserved for boards that stream from their own front end).',
-    ErrorCode.INTERNAL: 'The firmware failed on a valid command (e.g. the model returned an error, or preprocessing produced no window).',
+    ErrorCode.BAD_SHAPE: (
+        'A window or chunk whose dimensions do not fit the model or the preprocessing '
+        '(expected, got: element, row or channel counts).'
+    ),
+    ErrorCode.BUSY: (
+        'The board cannot take commands now (reserved for boards that stream from their '
+        'own front end).'
+    ),
+    ErrorCode.INTERNAL: (
+        'The firmware failed on a valid command (e.g. the model returned an error, or '
+        'preprocessing produced no window).'
+    ),
     ErrorCode.BAD_VERSION: "Protocol version differs (expected: the board's, got: the frame's).",
-    ErrorCode.BAD_ARGUMENT: 'A field out of range: mode, flags, vote length, run count (expected: the limit, got: the value).',
-    ErrorCode.FRAME_TOO_LONG: 'More bytes than the receive buffer holds before a delimiter (expected: the limit).',
+    ErrorCode.BAD_ARGUMENT: (
+        'A field out of range: mode, flags, vote length, run count (expected: the limit, '
+        'got: the value).'
+    ),
+    ErrorCode.FRAME_TOO_LONG: (
+        'More bytes than the receive buffer holds before a delimiter (expected: the '
+        'limit).'
+    ),
     ErrorCode.BAD_FRAMING: 'The bytes between two delimiters are not valid COBS.',
 }
 
@@ -156,9 +175,13 @@ class InferMode(IntEnum):
     RAW = 1
 
 
-INFERMODE_DOCS: dict[IntEnum, str] = {
+MODE_DOCS: dict[IntEnum, str] = {
     InferMode.PREPROCESSED: 'int8 values: the quantised model input, fed to the network as is.',
-    InferMode.RAW: "float32 samples x channels in the recording's units: the firmware resets its streaming preprocessor, feeds the window through it and runs the network on the window that results (this also resets STREAM).",
+    InferMode.RAW: (
+        "float32 samples x channels in the recording's units: the firmware resets its "
+        'streaming preprocessor, feeds the window through it and runs the network on the '
+        'window that results (and leaves the stream reset, as RESET does).'
+    ),
 }
 
 
@@ -170,7 +193,7 @@ class CycleUnit(IntEnum):
     TICKS = 2
 
 
-CYCLEUNIT_DOCS: dict[IntEnum, str] = {
+UNIT_DOCS: dict[IntEnum, str] = {
     CycleUnit.CYCLES: 'Core clock cycles (DWT CYCCNT on real silicon).',
     CycleUnit.INSTRUCTIONS: 'Instructions executed (SysTick under QEMU -icount).',
     CycleUnit.TICKS: 'Timer ticks of an unspecified clock (a board without either).',
@@ -245,9 +268,9 @@ INFO_REPLY = Layout(
         Field("fw_patch", "B", "firmware version, patch"),
         Field("clock_hz", "I", "core clock in Hz"),
         Field("flash_used", "I", "flash bytes used by the image (text + rodata + data)"),
-        Field("flash_size", "I", "flash bytes on the board"),
+        Field("flash_size", "I", "flash bytes on the board (0: not known)"),
         Field("ram_used", "I", "RAM bytes used statically (data + bss + stack)"),
-        Field("ram_size", "I", "RAM bytes on the board"),
+        Field("ram_size", "I", "RAM bytes on the board (0: not known)"),
         Field("input_size", "I", "int8 elements of the model input (preprocessed window)"),
         Field("input_scale", "f", "model input quantisation scale"),
         Field("input_zero_point", "i", "model input quantisation zero point"),
@@ -278,7 +301,8 @@ WINDOW = Layout(
     ),
     "rows x cols values, row-major: int8 (PREPROCESSED) or float32 (RAW)",
 )
-INFER_REQUEST = Layout("infer_request", WINDOW.fields, WINDOW.tail)
+INFER_REQUEST = WINDOW
+"""INFER carries a WINDOW and nothing else."""
 
 INFER_REPLY = Layout(
     "infer_reply",
@@ -600,9 +624,9 @@ def render_markdown() -> str:
         if layout.tail:
             out.append(f"\nThen: {layout.tail}.")
         out.append("")
-    for title, enum, docs in (("Error codes", ErrorCode, ERRORCODE_DOCS),
-                              ("Infer modes", InferMode, INFERMODE_DOCS),
-                              ("Cycle units", CycleUnit, CYCLEUNIT_DOCS)):
+    for title, enum, docs in (("Error codes", ErrorCode, ERROR_DOCS),
+                              ("Infer modes", InferMode, MODE_DOCS),
+                              ("Cycle units", CycleUnit, UNIT_DOCS)):
         out.append(f"## {title}\n")
         out.append("| name | value | meaning |")
         out.append("| --- | --- | --- |")
@@ -616,6 +640,7 @@ def render_markdown() -> str:
         out.append(f"| {name} | {value} | {doc} |")
     out.append("")
     out.append(_SEMANTICS)
+    out.append(_WHERE)
     return "\n".join(out)
 
 
@@ -650,4 +675,18 @@ _SEMANTICS = """\
 * **Check order** for every command: fixed part present (BAD_LENGTH), fields
   in range (BAD_ARGUMENT), byte count against the fields (BAD_LENGTH), shape
   (BAD_SHAPE); nothing runs before all checks pass.
+"""
+
+_WHERE = """\
+## Where each side lives
+
+| piece | file |
+| --- | --- |
+| this definition | `host/protocol_spec.py` (renders this file and `firmware/include/myoedge_protocol.h`: `python scripts/gen_protocol_header.py`) |
+| Python codec, typed replies | `host/protocol.py` |
+| host client | `host/client.py`: `open_board("socket://...", timeout=2.0)`, `"/dev/ttyACM0"`, `"rfc2217://..."` or `"qemu:BOARD:ELF"`; `BoardClient.info()`, `.infer(window, preprocessed=False)`, `.stream(samples, chunk=None, vote=0)`, `.bench(runs, window=None)`, `.reset()` |
+| Python board (tests, benches without hardware) | `host/fake_board.py` |
+| C frame codec | `firmware/src/protocol.c` |
+| C dispatcher | `firmware/src/commands.c`, its port to the board, preprocessing and model in `firmware/src/commands_port.c` |
+| tests | `tests/test_protocol.py` (C built with ASan/UBSan, 100 000-frame fuzz, C against Python), `tests/test_host_client.py` (faults; the firmware in QEMU on every emulated board) |
 """

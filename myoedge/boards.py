@@ -19,8 +19,9 @@ DEFAULT_BOARD = "mps2-an386"
 
 _CMAKE_SET = re.compile(r"^\s*set\(\s*(MYOEDGE_BOARD_\w+)\s+(.*?)\s*\)\s*(?:#.*)?$")
 _LD_REGION = re.compile(
-    r"^\s*(FLASH|RAM)\s*\([a-z]+\)\s*:\s*ORIGIN\s*=\s*(0x[0-9A-Fa-f]+|\d+)\s*,\s*LENGTH\s*=\s*(\d+)\s*([KM]?)\s*$"
+    r"^\s*(\w+)\s*\([a-z]+\)\s*:\s*ORIGIN\s*=\s*(0x[0-9A-Fa-f]+|\d+)\s*,\s*LENGTH\s*=\s*(\d+)\s*([KM]?)\s*$"
 )
+_LD_ALIAS = re.compile(r'^\s*REGION_ALIAS\(\s*"ROM_DATA"\s*,\s*(\w+)\s*\)')
 _LD_STACK = re.compile(r"^\s*_stack_size\s*=\s*(\d+)\s*([KM]?)\s*;")
 _UNIT = {"": 1, "K": 1024, "M": 1024 * 1024}
 
@@ -37,7 +38,7 @@ class BoardSpec:
     icount_shift: int | None  # QEMU -icount shift (instructions = ticks * 1e9 / (clock * 2^S))
     real: bool  # a physical board (gets .bin/.hex, DWT cycles, watchdog)
     flash_origin: int
-    flash_bytes: int
+    flash_bytes: int  # read-only capacity: FLASH plus the constants region when it is separate
     ram_origin: int
     ram_bytes: int
     stack_bytes: int
@@ -59,7 +60,7 @@ def load_board(name: str) -> BoardSpec:
     if not (folder / "board.cmake").is_file():
         raise ValueError(f"unknown board {name!r}; known boards: {', '.join(list_boards())}")
     values = _read_cmake(folder / "board.cmake")
-    regions, stack = _read_ld(folder / "board.ld")
+    regions, rom_data, stack = read_linker_regions(folder / "board.ld")
 
     def need(key: str) -> str:
         if key not in values:
@@ -79,7 +80,7 @@ def load_board(name: str) -> BoardSpec:
         icount_shift=int(shift) if shift is not None else None,
         real=values.get("MYOEDGE_BOARD_REAL", "OFF").upper() in ("ON", "TRUE", "1", "YES"),
         flash_origin=regions["FLASH"][0],
-        flash_bytes=regions["FLASH"][1],
+        flash_bytes=regions["FLASH"][1] + (regions[rom_data][1] if rom_data != "FLASH" else 0),
         ram_origin=regions["RAM"][0],
         ram_bytes=regions["RAM"][1],
         stack_bytes=stack,
@@ -95,17 +96,23 @@ def _read_cmake(path: Path) -> dict[str, str]:
     return values
 
 
-def _read_ld(path: Path) -> tuple[dict[str, tuple[int, int]], int]:
+def read_linker_regions(path: Path) -> tuple[dict[str, tuple[int, int]], str, int]:
+    """A board.ld's memory regions {name: (origin, bytes)}, its ROM_DATA region name and stack size."""
     regions: dict[str, tuple[int, int]] = {}
     stack: int | None = None
+    rom_data = "FLASH"
     for line in path.read_text().splitlines():
+        match = _LD_ALIAS.match(line)
+        if match:
+            rom_data = match.group(1)
         match = _LD_REGION.match(line)
         if match:
             regions[match.group(1)] = (int(match.group(2), 0), int(match.group(3)) * _UNIT[match.group(4)])
         match = _LD_STACK.match(line)
         if match:
             stack = int(match.group(1)) * _UNIT[match.group(2)]
-    missing = {"FLASH", "RAM"} - set(regions)
+    missing = {"FLASH", "RAM", rom_data} - set(regions)
     if missing or stack is None:
-        raise ValueError(f"{path}: needs FLASH and RAM regions and _stack_size (missing {sorted(missing) or '_stack_size'})")
-    return regions, stack
+        raise ValueError(f"{path}: needs FLASH, RAM and ROM_DATA regions and _stack_size "
+                         f"(missing {sorted(missing) or '_stack_size'})")
+    return regions, rom_data, stack

@@ -171,7 +171,10 @@ def _run(command: list[str], step: str, spec: BoardSpec, model_dir: Path | None 
 
 
 def _region_size(spec: BoardSpec, region: str) -> int:
-    return spec.flash_bytes if region.upper() == "FLASH" else spec.ram_bytes
+    from myoedge.boards import BOARDS_DIR, read_linker_regions
+
+    regions, _rom_data, _stack = read_linker_regions(BOARDS_DIR / spec.name / "board.ld")
+    return regions.get(region, (0, 0))[1]
 
 
 def _check_fit(spec: BoardSpec, report: SizeReport) -> None:
@@ -210,16 +213,19 @@ def component_sizes(map_path: Path, model_dir: Path | None) -> dict[str, dict[st
     pending: str | None = None
     for line in lines:
         parts = line.split()
-        if not parts:
-            pending = None
+        if not parts or not line.startswith(" "):
+            pending = None  # blank, or an output-section line (column 0): not an object's input section
             continue
-        if len(parts) == 1 and parts[0].startswith("."):
+        if len(parts) == 1 and parts[0].startswith(".") and line.startswith(" ."):
             pending = parts[0]  # long section name; address, size, object on the next line
             continue
         if pending is not None and len(parts) >= 3 and parts[0].startswith("0x"):
             parts = [pending, *parts]
+        elif not line.startswith(" .") and not line.startswith(" COMMON"):
+            pending = None
+            continue
         pending = None
-        if len(parts) < 4 or not parts[0].startswith(".") or not parts[1].startswith("0x") or not parts[2].startswith("0x"):
+        if len(parts) < 4 or not parts[1].startswith("0x") or not parts[2].startswith("0x"):
             continue
         kind = _input_kind(parts[0])
         if kind is None:
@@ -234,7 +240,8 @@ def component_sizes(map_path: Path, model_dir: Path | None) -> dict[str, dict[st
 
 
 def _input_kind(section: str) -> str | None:
-    for prefix, kind in ((".text", "text"), (".rodata", "rodata"), (".data", "data"), (".bss", "bss"), ("COMMON", "bss")):
+    for prefix, kind in ((".text", "text"), (".isr_vector", "text"), (".ARM.exidx", "text"), (".ARM.extab", "text"),
+                         (".rodata", "rodata"), (".data", "data"), (".bss", "bss"), ("COMMON", "bss")):
         if section == prefix or section.startswith(prefix + "."):
             return kind
     return None

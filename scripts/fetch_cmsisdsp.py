@@ -15,6 +15,9 @@ Offline: set ``MYOEDGE_CMSISDSP_SDIST`` to a local copy of the .tar.gz (its
 sha256 is still checked).
 
 Usage: ``python scripts/fetch_cmsisdsp.py`` prints the unpacked root folder.
+As a PlatformIO pre-script (``extra_scripts`` in platformio.ini) it also adds
+the CMSIS-DSP sources listed in ``firmware/cmake/cmsisdsp.cmake`` and the
+model's C files (``$MYOEDGE_MODEL_DIR``) to the PlatformIO build.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse
 import hashlib
 import html.parser
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -164,6 +168,31 @@ def fetch(cache: Path | None = None) -> Path:
     return root
 
 
+_CMAKE_SOURCES = re.compile(r"set\(MYOEDGE_CMSISDSP_SOURCES\s+(.*?)\)", re.DOTALL)
+
+
+def cmsisdsp_sources(cmake_file: Path) -> list[str]:
+    """The CMSIS-DSP source files the firmware builds, as listed in cmsisdsp.cmake."""
+    match = _CMAKE_SOURCES.search(cmake_file.read_text())
+    if not match:
+        raise FetchError(f"{cmake_file}: no set(MYOEDGE_CMSISDSP_SOURCES ...)")
+    return [line.split("#", 1)[0].strip() for line in match.group(1).splitlines() if line.split("#", 1)[0].strip()]
+
+
+def platformio_hook(env) -> None:  # pragma: no cover - runs inside PlatformIO's SCons
+    """Add CMSIS-DSP and the model to a PlatformIO build (called when run as an extra script)."""
+    project = Path(env.subst("$PROJECT_DIR"))
+    root = fetch()
+    env.Append(CPPPATH=[str(root / "Include"), str(root / "PrivateInclude")])
+    sources = cmsisdsp_sources(project / "firmware" / "cmake" / "cmsisdsp.cmake")
+    env.BuildSources("$BUILD_DIR/cmsisdsp", str(root), src_filter=["-<*>"] + [f"+<{s}>" for s in sources])
+    model = os.environ.get("MYOEDGE_MODEL_DIR")
+    if not model or not (Path(model) / "model_manifest.h").is_file():
+        raise FetchError("set MYOEDGE_MODEL_DIR to a quantize BUILD_DIR (with model_manifest.h)")
+    env.Append(CPPPATH=[str(Path(model).resolve())])
+    env.BuildSources("$BUILD_DIR/model", str(Path(model).resolve()), src_filter=["-<*>", "+<*.c>"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=None, help="cache folder (default $MYOEDGE_CACHE or ~/.cache/myoedge)")
@@ -179,3 +208,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+elif "Import" in globals():  # pragma: no cover - PlatformIO runs extra scripts through SCons
+    Import("env")  # noqa: F821 - SCons' global
+    platformio_hook(env)  # noqa: F821

@@ -271,3 +271,131 @@ def test_lut_fusion_respects_the_table_budget(tmp_path: Path) -> None:
     aot = AotModel(tmp_path)
     xs = np.random.default_rng(7).integers(-128, 128, size=(50, 1, 6, 10), dtype=np.int8)
     assert np.array_equal(aot.run_batch(xs), _tflm_outputs(model, xs))
+
+
+# ---- the generated C on an emulated Cortex-M4F (real DSP intrinsics) -----------------------
+
+_STARTUP_C = r"""
+#include <stdint.h>
+extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
+int main(void);
+
+static void semihosting_exit(int code)
+{
+    volatile uint32_t block[2] = {0x20026u, (uint32_t)code};
+    register uint32_t r0 __asm__("r0") = 0x20u;
+    register volatile uint32_t *r1 __asm__("r1") = block;
+    __asm__ volatile("bkpt 0xab" : : "r"(r0), "r"(r1) : "memory");
+    for (;;) {
+    }
+}
+
+void reset_handler(void)
+{
+    uint32_t *src = &_sidata;
+    uint32_t *dst = &_sdata;
+    while (dst < &_edata) {
+        *dst++ = *src++;
+    }
+    for (dst = &_sbss; dst < &_ebss;) {
+        *dst++ = 0u;
+    }
+    *(volatile uint32_t *)0xE000ED88u |= (0xFu << 20); /* enable the FPU */
+    __asm__ volatile("dsb\n isb");
+    semihosting_exit(main());
+}
+
+void fault_handler(void) { semihosting_exit(200); }
+
+__attribute__((section(".vectors"), used)) static void (*const vectors[16])(void) = {
+    (void (*)(void))(&_estack), reset_handler, fault_handler, fault_handler, fault_handler,
+    fault_handler, fault_handler, 0, 0, 0, 0, fault_handler, fault_handler, 0, fault_handler,
+    fault_handler};
+"""
+
+_LINKER = """
+MEMORY { FLASH (rx) : ORIGIN = 0x00000000, LENGTH = 4096K
+         RAM (rwx) : ORIGIN = 0x20000000, LENGTH = 4096K }
+_estack = ORIGIN(RAM) + LENGTH(RAM);
+SECTIONS {
+  .text : { KEEP(*(.vectors)) *(.text*) *(.rodata*) . = ALIGN(4); } > FLASH
+  .ARM.exidx : { *(.ARM.exidx*) } > FLASH
+  _sidata = LOADADDR(.data);
+  .data : { _sdata = .; *(.data*) . = ALIGN(4); _edata = .; } > RAM AT > FLASH
+  .bss (NOLOAD) : { _sbss = .; *(.bss*) *(COMMON) . = ALIGN(4); _ebss = .; } > RAM
+}
+"""
+
+
+def _c_rows(values: np.ndarray) -> str:
+    return ",\n".join("{" + ", ".join(str(int(v)) for v in row.reshape(-1)) + "}" for row in values)
+
+
+@pytest.mark.qemu
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+                    reason="arm-none-eabi-gcc and qemu-system-arm are needed (see the set-up script)")
+@pytest.mark.parametrize("name,fuse", [("cnn", False), ("mlp_time", False), ("mish_affine", True)])
+def test_generated_model_on_emulated_cortex_m4(name: str, fuse: bool, tmp_path: Path) -> None:
+    """Built for a Cortex-M4F (SMLAD/SXTB16 path) and run in QEMU, the model gives TFLM's outputs."""
+    model = _convert(name)
+    result = generate_c(model, tmp_path, name, fuse_lut=fuse)
+    n_windows = 20
+    rng = np.random.default_rng(8)
+    xs = rng.integers(-128, 128, size=(n_windows, *result.input_shape), dtype=np.int8)
+    expected = _tflm_outputs(model, xs)
+    n_in, n_out = int(np.prod(result.input_shape)), int(np.prod(result.output_shape))
+    (tmp_path / "startup.c").write_text(_STARTUP_C)
+    (tmp_path / "link.ld").write_text(_LINKER)
+    (tmp_path / "main.c").write_text(f"""
+#include <stdint.h>
+#include "{result.name}_aot.h"
+static const int8_t inputs[{n_windows}][{n_in}] = {{{_c_rows(xs)}}};
+static const int8_t expected[{n_windows}][{n_out}] = {{{_c_rows(expected)}}};
+int main(void)
+{{
+    static int8_t out[{n_out}];
+    int bad = 0;
+    int n;
+    int i;
+    for (n = 0; n < {n_windows}; ++n) {{
+        if (mye_{result.name}_invoke(inputs[n], out) != 0) {{
+            return 201;
+        }}
+        for (i = 0; i < {n_out}; ++i) {{
+            bad += out[i] != expected[n][i];
+        }}
+    }}
+    return bad > 199 ? 199 : bad;
+}}
+""")
+    sources = [tmp_path / "startup.c", tmp_path / "main.c", result.c_path, *kernel_sources(result.kernels_used)]
+    elf = tmp_path / "aot.elf"
+    cmd = ["arm-none-eabi-gcc", "-std=c99", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
+           "-O2", "-Wall", "-Wextra", "-Werror", "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
+           f"-I{KERNELS_DIR / 'include'}", f"-I{tmp_path}", "-T", str(tmp_path / "link.ld"),
+           *map(str, sources), "-o", str(elf)]
+    build = subprocess.run(cmd, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run(["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none",
+                          "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, f"{run.returncode} differing output elements (200+: fault/invoke error) {run.stderr}"
+
+
+def test_variable_tensors_start_and_reset_at_their_zero_point() -> None:
+    """Variable (state) tensors live outside the arena and start at their zero point, as in TFLM."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    tensors = [Tensor((1, 6), "INT8", [0.1], [3]), Tensor((1, 6), "INT8", [0.05], [-7], is_variable=True),
+               Tensor((1, 6), "INT8", [0.2], [5]), Tensor((1, 6), "INT8", [0.3], [1])]
+    ops = [Op("QUANTIZE", [1], [2]), Op("ADD", [0, 2], [3], {"fusedActivationFunction": "NONE"})]
+    model = build_model(tensors, ops, [0], [3])
+    aot = AotModel(model, name="stateful")
+    assert aot.result.state_bytes == 8
+    interpreter = runtime.Interpreter.from_bytes(model)
+    rng = np.random.default_rng(9)
+    for _ in range(3):
+        x = rng.integers(-128, 128, size=(1, 6), dtype=np.int8)
+        interpreter.set_input(x, 0)
+        interpreter.invoke()
+        assert np.array_equal(aot.invoke(x, reset=False), interpreter.get_output(0))

@@ -102,6 +102,14 @@ def test_reduce_matches_tflm(opcode):
     assert counts.get(opcode, 0) >= 200, counts
 
 
+@pytest.mark.parametrize("opcode", ["MEAN", "SUM"])
+def test_reduce_dsp_path_matches_tflm(opcode):
+    """The same cases through the SMLAD row-sum path, emulated in C on the host."""
+    cases, _ = parity_cases(opcode, models=8, tag=f"red_{opcode.lower()}")
+    lib = build_library(cases, KERNEL_FILES, defines=["-DMYE_EMULATE_DSP"])
+    assert check_parity(cases, lib, runs=1).get(opcode, 0) >= 200
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("opcode", ["MEAN", "SUM"])
 def test_reduce_matches_tflm_sweep(opcode):

@@ -88,8 +88,7 @@ def test_real_board_build_gives_flashable_images(tmp_path: Path) -> None:
     image = build.bin.read_bytes()
     stack_top, reset = int.from_bytes(image[0:4], "little"), int.from_bytes(image[4:8], "little")
     spec = load_board("nucleo-f446re")
-    assert stack_top == spec.ram_origin + build.size.data + build.size.bss + build.size.stack or \
-        spec.ram_origin < stack_top <= spec.ram_origin + spec.ram_bytes
+    assert stack_top == spec.ram_origin + spec.stack_bytes  # the stack comes first in RAM
     assert spec.flash_origin <= reset < spec.flash_origin + spec.flash_bytes and reset & 1  # Thumb
     assert build.hex.read_text().startswith(":")
 
@@ -117,3 +116,16 @@ def test_missing_manifest_and_unknown_board_are_clear_errors(tmp_path: Path) -> 
         build_firmware("mps2-an386", tmp_path, tmp_path / "fw")
     with pytest.raises(ValueError, match="unknown board 'pdp-11'; known boards: mps2-an386"):
         build_firmware("pdp-11", None, tmp_path / "fw")
+
+
+def test_cli_builds_and_refuses_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from myoedge.cli import main
+
+    small = dummy_model(tmp_path / "small", weight_bytes=1_000, arena_bytes=256)
+    assert main(["firmware", "build", "--board", "mps2-an386", "--model", str(small), "--out", str(tmp_path / "fw")]) == 0
+    assert "size report" in capsys.readouterr().out
+    assert (tmp_path / "fw" / "size_report.json").is_file() and (tmp_path / "fw" / "firmware.elf").is_file()
+    huge = dummy_model(tmp_path / "huge", weight_bytes=600_000, arena_bytes=256, name="huge")
+    code = main(["firmware", "build", "--board", "nucleo-f446re", "--model", str(huge), "--out", str(tmp_path / "fw2")])
+    assert code != 0
+    assert "does not fit board nucleo-f446re" in capsys.readouterr().err

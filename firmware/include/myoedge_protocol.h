@@ -78,9 +78,9 @@
 #define MYE_INFO_REPLY_FW_PATCH 3u /* uint8_t: firmware version, patch */
 #define MYE_INFO_REPLY_CLOCK_HZ 4u /* uint32_t: core clock in Hz */
 #define MYE_INFO_REPLY_FLASH_USED 8u /* uint32_t: flash bytes used by the image (text + rodata + data) */
-#define MYE_INFO_REPLY_FLASH_SIZE 12u /* uint32_t: flash bytes on the board */
+#define MYE_INFO_REPLY_FLASH_SIZE 12u /* uint32_t: flash bytes on the board (0: not known) */
 #define MYE_INFO_REPLY_RAM_USED 16u /* uint32_t: RAM bytes used statically (data + bss + stack) */
-#define MYE_INFO_REPLY_RAM_SIZE 20u /* uint32_t: RAM bytes on the board */
+#define MYE_INFO_REPLY_RAM_SIZE 20u /* uint32_t: RAM bytes on the board (0: not known) */
 #define MYE_INFO_REPLY_INPUT_SIZE 24u /* uint32_t: int8 elements of the model input (preprocessed window) */
 #define MYE_INFO_REPLY_INPUT_SCALE 28u /* float32: model input quantisation scale */
 #define MYE_INFO_REPLY_INPUT_ZERO_POINT 32u /* int32_t: model input quantisation zero point */

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -238,3 +239,44 @@ class AotModel:
         finally:
             self._set_hook(_HOOK())
         return captured
+
+
+ARM_CFLAGS = ["-std=c99", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-O2",
+              "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"]
+
+
+def _arm_section_sizes(obj: Path) -> dict[str, int]:
+    """text / data / bss byte counts of one object (``arm-none-eabi-size``, Berkeley format)."""
+    proc = subprocess.run(["arm-none-eabi-size", str(obj)], capture_output=True, text=True, check=True)
+    text, data, bss = (int(v) for v in proc.stdout.splitlines()[1].split()[:3])
+    return {"text": text, "data": data, "bss": bss}
+
+
+def estimate_flash(result: AotResult) -> dict[str, int]:
+    """Flash and static RAM of a generated model built for a Cortex-M4F (arm-none-eabi-gcc -O2).
+
+    ``kernels_text``: code of the kernel files the model uses; ``model_text``:
+    the generated invoke function plus its constants (weights, multipliers,
+    tables); ``flash_bytes`` their sum; ``ram_bytes`` the arena and state.
+    Raises ``HostBuildError`` when the ARM toolchain is missing or fails.
+    """
+    if shutil.which("arm-none-eabi-gcc") is None:
+        raise HostBuildError("arm-none-eabi-gcc is not installed: cannot estimate flash")
+    with tempfile.TemporaryDirectory(prefix="mye_flash_") as tmp:
+        sizes = []
+        for source in [result.c_path, *kernel_sources(result.kernels_used)]:
+            obj = Path(tmp) / f"{source.stem}.o"
+            cmd = ["arm-none-eabi-gcc", *ARM_CFLAGS, f"-I{KERNELS_DIR / 'include'}", f"-I{result.c_path.parent}",
+                   "-c", str(source), "-o", str(obj)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise HostBuildError(f"arm-none-eabi-gcc failed on {source}:\n{proc.stderr[-4000:]}")
+            sizes.append(_arm_section_sizes(obj))
+    model, kernels = sizes[0], sizes[1:]
+    kernels_text = sum(s["text"] for s in kernels)
+    return {
+        "kernels_text": kernels_text,
+        "model_text": model["text"] + model["data"],
+        "flash_bytes": kernels_text + model["text"] + model["data"],
+        "ram_bytes": model["bss"] + sum(s["bss"] + s["data"] for s in kernels),
+    }

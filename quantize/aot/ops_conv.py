@@ -250,9 +250,21 @@ def emit_fully_connected(op: OpInfo, ctx: EmitContext) -> KernelCall:
         mult, shift = [m], [s]
     act_min, act_max = activation_range(ctx, op, y_i)
     name = ctx.unique("fc")
+    input_offset = -x.zero_point
+    bias_expr = _bias(ctx, op, 2)
+    if int(w.zero_points[0]) == 0 and input_offset != 0:
+        # sum_d w*(x + off) + b == sum_d w*x + (b + off * sum_d w) in int32 (mod 2^32) arithmetic:
+        # fold the input offset into the bias ahead of time so the inner loop is a plain dot product.
+        bias = np.zeros(output_depth, dtype=np.int64)
+        if bias_expr != "0":
+            bias = np.asarray(ctx.graph.tensors[op.inputs[2]].data, dtype=np.int64).reshape(-1)
+        folded = bias + input_offset * np.asarray(w.data, dtype=np.int64).sum(axis=1)
+        folded = (folded + 2**31) % 2**32 - 2**31
+        bias_expr = ctx.const_array(f"{name}_folded_bias", folded, "int32_t")
+        input_offset = 0
     fields = {
         "batches": batches, "accum_depth": accum_depth, "output_depth": output_depth,
-        "input_offset": -x.zero_point, "filter_offset": -int(w.zero_points[0]),
+        "input_offset": input_offset, "filter_offset": -int(w.zero_points[0]),
         "output_offset": y.zero_point, "per_channel": int(per_channel),
         "output_multiplier": ctx.const_array(f"{name}_mult", np.array(mult), "int32_t"),
         "output_shift": ctx.const_array(f"{name}_shift", np.array(shift), "int32_t"),
@@ -261,7 +273,7 @@ def emit_fully_connected(op: OpInfo, ctx: EmitContext) -> KernelCall:
     code = (
         _struct("mye_fully_connected_params_t", name, fields)
         + f"\n    mye_fully_connected_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(w_i)}, "
-        f"{_bias(ctx, op, 2)}, {ctx.tensor(y_i)});"
+        f"{bias_expr}, {ctx.tensor(y_i)});"
     )
     return KernelCall(code=code, kernel="mye_fully_connected_s8")
 

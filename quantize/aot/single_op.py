@@ -54,6 +54,7 @@ class Tensor:
     data: np.ndarray | None = None
     quantized_dimension: int = 0
     name: str = ""
+    is_variable: bool = False
 
 
 @dataclass
@@ -79,6 +80,7 @@ def build_model(tensors: list[Tensor], ops: list[Op], inputs: list[int], outputs
         tt.shape = list(t.shape)
         tt.type = _TYPE_CODES[t.type_name]
         tt.name = t.name or f"t{i}"
+        tt.isVariable = t.is_variable
         if t.scales:
             q = _schema.QuantizationParametersT()
             q.scale = [float(s) for s in t.scales]

@@ -8,6 +8,31 @@
  * kernel.
  */
 #include "mye_kernels.h"
+#include "mye_dsp.h"
+
+/*
+ * Sum of n int8 values in int32. With the DSP extension four bytes at a time
+ * are sign-extended in pairs (SXTB16) and added with SMLAD against (1, 1);
+ * the plain loop gives the same sum.
+ */
+static int32_t sum_s8(const int8_t *x, int32_t n)
+{
+    int32_t acc = 0;
+    int32_t i = 0;
+#if defined(MYE_USE_DSP)
+    const mye_pair_t ones = (mye_pair_t)mye_pkhbt(1, 1);
+    for (; i + 4 <= n; i += 4) {
+        uint32_t word;
+        memcpy(&word, x + i, 4);
+        acc = mye_smlad(mye_sxtb16(word), ones, acc);
+        acc = mye_smlad(mye_sxtb16_ror8(word), ones, acc);
+    }
+#endif
+    for (; i < n; ++i) {
+        acc += x[i];
+    }
+    return acc;
+}
 
 /* Sum the input into scratch[0 .. num_outputs) following the output strides. */
 static void accumulate(const mye_reduce_params_t *p, const int8_t *input, int32_t *sums)
@@ -25,11 +50,7 @@ static void accumulate(const mye_reduce_params_t *p, const int8_t *input, int32_
                                        i3 * stride[3] + i4 * stride[4];
                         if (stride[last] == 0) {
                             /* Innermost axis reduced: one running sum for the row. */
-                            int32_t acc = row[0];
-                            for (i5 = 0; i5 < shape[last]; ++i5) {
-                                acc += input[i5];
-                            }
-                            row[0] = acc;
+                            row[0] += sum_s8(input, shape[last]);
                         } else {
                             for (i5 = 0; i5 < shape[last]; ++i5) {
                                 row[i5 * stride[last]] += input[i5];

@@ -1,0 +1,245 @@
+"""Parity of the AOT UNIDIRECTIONAL_SEQUENCE_LSTM kernel (int8, int16 cell) with TFLite Micro.
+
+Converting Keras LSTMs costs seconds per layer, so the randomised cases are
+written directly as .tflite flatbuffers with the schema's object API: many
+independent LSTM ops per model, each with random sizes (batch, time, input,
+units), layout (batch- or time-major), weights, biases, scales, zero points,
+cell-state scale and cell clip. One case converted from a real tf_keras LSTM
+checks that the emitter also handles what the converter produces.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tflite_micro")
+
+import flatbuffers  # noqa: E402
+from ai_edge_litert import schema_py_generated as schema  # noqa: E402
+
+from aot_single_op import (  # noqa: E402
+    CaseModel,
+    build_library,
+    compare_outputs,
+    emit_model,
+    random_inputs,
+    run_aot,
+    run_tflm,
+)
+
+import myoedge.quantize.aot.ops_lstm  # noqa: E402,F401  (registers the emitter)
+
+KERNEL_FILES = ["lstm.c"]
+LSTMS_PER_MODEL = 25
+SEED = 2024
+
+
+class ModelWriter:
+    """Collects tensors and buffers of one subgraph and packs a .tflite."""
+
+    def __init__(self) -> None:
+        self.tensors: list = []
+        self.buffers: list = [schema.BufferT()]
+        self.operators: list = []
+        self.inputs: list[int] = []
+        self.outputs: list[int] = []
+
+    def tensor(self, name: str, shape, ttype: int, scale: float | None = None, zero_point: int = 0,
+               data: np.ndarray | None = None, variable: bool = False) -> int:
+        t = schema.TensorT()
+        t.name = name
+        t.shape = list(int(v) for v in shape)
+        t.type = ttype
+        if scale is not None:
+            q = schema.QuantizationParametersT()
+            q.scale = [float(scale)]
+            q.zeroPoint = [int(zero_point)]
+            t.quantization = q
+        t.isVariable = variable
+        if data is not None:
+            b = schema.BufferT()
+            b.data = np.frombuffer(np.ascontiguousarray(data).tobytes(), dtype=np.uint8)
+            self.buffers.append(b)
+            t.buffer = len(self.buffers) - 1
+        else:
+            self.buffers.append(schema.BufferT())
+            t.buffer = len(self.buffers) - 1
+        self.tensors.append(t)
+        return len(self.tensors) - 1
+
+    def finish(self, opcode: int) -> bytes:
+        code = schema.OperatorCodeT()
+        code.builtinCode = opcode
+        code.deprecatedBuiltinCode = opcode
+        code.version = 1
+        sub = schema.SubGraphT()
+        sub.tensors = self.tensors
+        sub.inputs = self.inputs
+        sub.outputs = self.outputs
+        sub.operators = self.operators
+        model = schema.ModelT()
+        model.version = 3
+        model.operatorCodes = [code]
+        model.subgraphs = [sub]
+        model.buffers = self.buffers
+        model.description = "myoedge LSTM parity case"
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+
+def add_random_lstm(writer: ModelWriter, k: int, rng: np.random.Generator) -> None:
+    """One UNIDIRECTIONAL_SEQUENCE_LSTM with random sizes and quantisation."""
+    batches = int(rng.choice([1, 1, 1, 2, 3]))
+    time_steps = int(rng.integers(1, 12))
+    input_dim = int(rng.integers(1, 10))
+    units = int(rng.integers(1, 20))
+    time_major = bool(rng.random() < 0.25)
+    x_scale = float(10 ** rng.uniform(-2.5, -0.5))
+    x_zp = int(rng.integers(-128, 128))
+    h_scale = float(10 ** rng.uniform(-2.6, -1.6))
+    h_zp = int(rng.integers(-20, 21))
+    cell_scale = 2.0 ** -int(rng.integers(8, 16))
+    cell_clip = float(rng.choice([0.0, 0.0, 3.0, 10.0]))
+    int8, int16, int32 = schema.TensorType.INT8, schema.TensorType.INT16, schema.TensorType.INT32
+
+    in_shape = (time_steps, batches, input_dim) if time_major else (batches, time_steps, input_dim)
+    out_shape = (time_steps, batches, units) if time_major else (batches, time_steps, units)
+    x = writer.tensor(f"x{k}", in_shape, int8, x_scale, x_zp)
+    inputs = [x]
+    weight_scales = []
+    for gate in ("input", "forget", "cell", "output"):
+        scale = float(10 ** rng.uniform(-3, -1.3))
+        weight_scales.append(scale)
+        w = rng.integers(-127, 128, size=(units, input_dim)).astype(np.int8)
+        inputs.append(writer.tensor(f"w_{gate}{k}", (units, input_dim), int8, scale, 0, w))
+    for gate in ("input", "forget", "cell", "output"):
+        scale = float(10 ** rng.uniform(-3, -1.3))
+        r = rng.integers(-127, 128, size=(units, units)).astype(np.int8)
+        inputs.append(writer.tensor(f"r_{gate}{k}", (units, units), int8, scale, 0, r))
+    inputs += [-1, -1, -1]
+    for gate, w_scale in zip(("input", "forget", "cell", "output"), weight_scales):
+        bias_scale = x_scale * w_scale
+        bias = np.round(rng.uniform(-2, 2, size=units) / bias_scale).astype(np.int32)
+        inputs.append(writer.tensor(f"b_{gate}{k}", (units,), int32, bias_scale, 0, bias))
+    inputs += [-1, -1]
+    inputs.append(writer.tensor(f"h{k}", (batches, units), int8, h_scale, h_zp, variable=True))
+    inputs.append(writer.tensor(f"c{k}", (batches, units), int16, cell_scale, 0, variable=True))
+    inputs += [-1, -1, -1, -1]
+    y = writer.tensor(f"y{k}", out_shape, int8, h_scale, h_zp)
+
+    options = schema.UnidirectionalSequenceLSTMOptionsT()
+    options.fusedActivationFunction = schema.ActivationFunctionType.TANH
+    options.cellClip = cell_clip
+    options.projClip = 0.0
+    options.timeMajor = time_major
+    op = schema.OperatorT()
+    op.opcodeIndex = 0
+    op.inputs = inputs
+    op.outputs = [y]
+    op.builtinOptionsType = schema.BuiltinOptions.UnidirectionalSequenceLSTMOptions
+    op.builtinOptions = options
+    writer.operators.append(op)
+    writer.inputs.append(x)
+    writer.outputs.append(y)
+
+
+def build_model(rng: np.random.Generator, count: int = LSTMS_PER_MODEL) -> bytes:
+    writer = ModelWriter()
+    for k in range(count):
+        add_random_lstm(writer, k, rng)
+    return writer.finish(schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM)
+
+
+_CACHE: dict[str, tuple] = {}
+
+
+def parity_cases(models: int, tag: str):
+    if tag in _CACHE:
+        return _CACHE[tag]
+    rng = np.random.default_rng(SEED + models)
+    cases = []
+    for m in range(models):
+        case = CaseModel(name=f"{tag}{m}", model_bytes=build_model(rng))
+        emit_model(case)
+        cases.append(case)
+    lib = build_library(cases, KERNEL_FILES)
+    _CACHE[tag] = (cases, lib)
+    return cases, lib
+
+
+def check_parity(cases, lib, runs: int) -> int:
+    rng = np.random.default_rng(SEED)
+    problems: list[str] = []
+    count = 0
+    for case in cases:
+        count += sum(op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM" for op in case.graph.ops)
+        for _ in range(runs):
+            inputs = random_inputs(case.graph, rng)
+            n_out = len(case.graph.outputs)
+            problems += compare_outputs(case, inputs, run_aot(lib, case, inputs), run_tflm(case.model_bytes, inputs, n_out))
+    assert not problems, "\n".join(problems[:10])
+    return count
+
+
+def test_lstm_matches_tflm():
+    """>= 200 randomised LSTM ops (sizes, layouts, quantisation, clip) are bit-exact with TFLM."""
+    cases, lib = parity_cases(models=8, tag="lstm")
+    assert check_parity(cases, lib, runs=2) >= 200
+
+
+def test_lstm_dsp_path_matches_tflm():
+    """The same cases through the DSP (SMLAD) dot-product path, emulated in C on the host."""
+    cases, _ = parity_cases(models=8, tag="lstm")
+    lib = build_library(cases, KERNEL_FILES, defines=["-DMYE_EMULATE_DSP"])
+    assert check_parity(cases, lib, runs=1) >= 200
+
+
+def test_lstm_emitter_rejects_float_cell_state():
+    """An LSTM whose cell state is not int16 stops the generator with a message naming the op."""
+    from myoedge.quantize.aot.emit import EMITTERS, UnsupportedOpError
+    from myoedge.quantize.tflite_graph import load_graph
+
+    from aot_single_op import HarnessContext
+
+    rng = np.random.default_rng(1)
+    writer = ModelWriter()
+    add_random_lstm(writer, 0, rng)
+    writer.tensors[writer.operators[0].inputs[19]].type = schema.TensorType.FLOAT32
+    graph = load_graph(writer.finish(schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM))
+    with pytest.raises(UnsupportedOpError, match="op #0 UNIDIRECTIONAL_SEQUENCE_LSTM.*cell state"):
+        EMITTERS["UNIDIRECTIONAL_SEQUENCE_LSTM"](graph.ops[0], HarnessContext(graph, "bad"))
+
+
+@pytest.mark.slow
+def test_lstm_matches_tflm_sweep():
+    """More random LSTMs and more input draws."""
+    cases, lib = parity_cases(models=24, tag="lstmslow")
+    assert check_parity(cases, lib, runs=5) >= 600
+
+
+@pytest.mark.slow
+def test_converted_keras_lstm_matches_tflm():
+    """A tf_keras LSTM converted by the TFLite converter (as the training stage produces it)."""
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("tf_keras")
+    rng = np.random.default_rng(SEED)
+    inputs = [keras.Input(shape=(9, 4), batch_size=1, name="x0")]
+    model = keras.Model(inputs, [keras.layers.LSTM(12, return_sequences=True)(inputs[0])])
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+    def representative():
+        for _ in range(16):
+            yield {"x0": rng.uniform(-2, 2, size=(1, 9, 4)).astype(np.float32)}
+
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    case = CaseModel(name="keras_lstm", model_bytes=converter.convert())
+    emit_model(case)
+    assert [op.opcode for op in case.graph.ops] == ["UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    lib = build_library([case], KERNEL_FILES)
+    assert check_parity([case], lib, runs=20) == 1
