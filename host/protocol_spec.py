@@ -566,8 +566,9 @@ not the one it waits for (late answers to earlier tries).
 Frames the board cannot trust ({link_errors}, and BAD_LENGTH for a frame
 shorter than header + CRC) are answered with sequence number 0, since the
 header may be damaged; hosts number their commands 1..65535 (skipping 0 when
-they wrap) and resend a command when an ERROR with sequence number 0 comes
-back. Other errors echo the sequence number and are final for that command.
+they wrap, and starting each session at a random number so that its first
+command is not mistaken for a retry of the last session's last one) and
+resend a command when an ERROR with sequence number 0 comes back. Other errors echo the sequence number and are final for that command.
 
 The board sends two frames unprompted, with sequence number 0: BOOT when
 the firmware starts (the host learns the board reset and that its state is

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -56,15 +57,23 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from myoedge.training.train import train_run
 
+    if args.model == "lstm-fin":  # pre-training and transfer stages: --set fin_stage=pretrain|transfer|all|scratch
+        from myoedge.training.fin import train_fin_run as train_run
+    else:
+        train_run = partial(train_run, model_name=args.model)
     metrics = train_run(
         dataset=args.dataset, data_dir=Path(args.data_dir), subject=_subject_list(args.subject),
-        model_name=args.model, out=Path(args.out), exercise=args.exercise, epochs=args.epochs,
+        out=Path(args.out), exercise=args.exercise, epochs=args.epochs,
         seed=args.seed, model_options=_key_values(args.option, "--option"),
         train_overrides=_key_values(args.set, "--set"),
         preprocess_overrides=_key_values(args.preprocess, "--preprocess"),
     )
     from myoedge.training.report import print_metrics_table
 
+    if "accuracy" not in metrics:  # lstm-fin fin_stage=pretrain: FINs only, no classifier yet
+        print(json.dumps({"fin_r2": metrics.get("r2")}, indent=2))
+        print(f"FINs in: {args.out}")
+        return 0
     print_metrics_table(metrics, title=f"{args.model} on {args.dataset} subject {args.subject}")
     print(f"run folder: {args.out}")
     return 0
@@ -101,6 +110,12 @@ def cmd_hil_run(args: argparse.Namespace) -> int:
         boards=args.boards, ppk2_port=args.ppk2, stream_seconds=args.stream_seconds,
     )
     return 0 if report.passed else 1
+
+
+def cmd_board(args: argparse.Namespace) -> int:
+    from myoedge.host.board_cli import run
+
+    return run(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -167,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     hil_run.add_argument("--ppk2", default=None, help="serial port of a Nordic PPK2 for measured energy")
     hil_run.add_argument("--stream-seconds", type=float, default=10.0)
     hil_run.set_defaults(func=cmd_hil_run)
+
+    board = sub.add_parser("board", help="talk to a board on the link: info, bench, ping")
+    from myoedge.host.board_cli import add_arguments as add_board_arguments
+
+    add_board_arguments(board)
+    board.set_defaults(func=cmd_board)
 
     demo = sub.add_parser("demo", help="the whole pipeline on the built-in default (synthetic data, emulated board)")
     demo.add_argument("--out", default="runs/demo")

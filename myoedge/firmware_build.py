@@ -51,9 +51,12 @@ class SizeReport:
     text: code and vectors (flash); rodata: constants, model weights included
     (flash); data: initialised RAM (its initial values also take flash); bss:
     zeroed RAM, the model arena included; arena: the model's activation arena
-    (part of bss); stack: the reserved main stack (RAM); model_rodata: flash
-    bytes of the model's own objects (weights, quantisation tables);
-    code_without_model: flash used by everything but the model's objects.
+    (part of bss); stack: the reserved main stack (RAM); model_flash: flash
+    bytes of the model's own objects (its generated code and constants);
+    code_without_model: flash used by everything else; weights: the model's
+    constants (weights, biases, requantisation tables: its rodata);
+    code_without_weights: flash used by everything but those constants (the
+    figure the "firmware code under 32 KB" target is about).
     """
 
     board: str
@@ -70,6 +73,8 @@ class SizeReport:
     ram_size: int
     model_flash: int
     code_without_model: int
+    weights: int
+    code_without_weights: int
     by_component: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -94,8 +99,8 @@ class FirmwareBuild:
         lines = [
             f"firmware for {self.board} (model {s.model}): {self.elf}",
             f"  flash {s.flash_used} / {s.flash_size} B ({100.0 * s.flash_used / s.flash_size:.1f} %): "
-            f"text {s.text}, rodata {s.rodata}, data {s.data}; model {s.model_flash}, "
-            f"everything else {s.code_without_model}",
+            f"text {s.text}, rodata {s.rodata}, data {s.data}; weights {s.weights}, "
+            f"everything else {s.code_without_weights}",
             f"  RAM   {s.ram_used} / {s.ram_size} B ({100.0 * s.ram_used / s.ram_size:.1f} %): "
             f"data {s.data}, bss {s.bss} (arena {s.arena}), stack {s.stack}",
             f"  size report: {self.size_report_path}",
@@ -148,6 +153,7 @@ def build_firmware(board: str, model_build_dir: Path | None, out_dir: Path, *,
     report = size_report(spec, elf, map_path, model_build_dir, tools.size)
     report_path = out_dir / "size_report.json"
     report_path.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    plot_size_report(report, out_dir / "size_report.png")
     _check_fit(spec, report)
     return FirmwareBuild(spec.name, out_dir, elf, bin_path, hex_path, map_path, report_path, report)
 
@@ -279,8 +285,40 @@ def size_report(spec: BoardSpec, elf: Path, map_path: Path, model_dir: Path | No
         flash_used=flash_used, flash_size=spec.flash_bytes,
         ram_used=totals["data"] + totals["bss"] + totals["stack"], ram_size=spec.ram_bytes,
         model_flash=model_flash, code_without_model=flash_used - model_flash,
+        weights=model.get("rodata", 0), code_without_weights=flash_used - model.get("rodata", 0),
         by_component=components,
     )
+
+
+def plot_size_report(report: SizeReport, path: Path) -> Path:
+    """Memory map as a PNG: flash and RAM use per component against the board's sizes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    flash_parts = {name: p["text"] + p["rodata"] + p["data"] for name, p in report.by_component.items()}
+    ram_parts = {name: p["data"] + p["bss"] for name, p in report.by_component.items()}
+    ram_parts["stack"] = report.stack
+    fig, axes = plt.subplots(2, 1, figsize=(8, 3.6))
+    for axis, title, parts, capacity in ((axes[0], "flash", flash_parts, report.flash_size),
+                                         (axes[1], "RAM", ram_parts, report.ram_size)):
+        left = 0
+        for name, size in sorted(parts.items(), key=lambda item: -item[1]):
+            if size <= 0:
+                continue
+            axis.barh(0, size / 1024, left=left / 1024, label=f"{name} {size / 1024:.1f} KiB")
+            left += size
+        axis.set_xlim(0, max(capacity, left) / 1024)
+        axis.set_yticks([])
+        axis.set_title(f"{title}: {left / 1024:.1f} of {capacity / 1024:.0f} KiB", fontsize=9)
+        axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    axes[1].set_xlabel("KiB")
+    fig.suptitle(f"{report.model} on {report.board}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def _model_name(model_dir: Path | None) -> str:
@@ -291,11 +329,15 @@ def _model_name(model_dir: Path | None) -> str:
 
 
 def _arena_bytes(model_dir: Path | None) -> int:
-    """The model's arena size from its AOT header (``MYE_<NAME>_ARENA_BYTES``), 0 without a model."""
+    """The model's arena size from its AOT header (``MYE_<NAME>_ARENA_BYTES`` in ``*_aot.h``), 0 without a model.
+
+    Only the AOT headers count: the manifest's ``MYE_TFLM_ARENA_BYTES`` is
+    TFLM's arena for comparison, not memory this firmware uses.
+    """
     if model_dir is None:
         return 0
     total = 0
-    for header in sorted(model_dir.glob("*.h")):
+    for header in sorted(model_dir.glob("*_aot.h")):
         for _name, value in _ARENA.findall(header.read_text(errors="replace")):
             total = max(total, int(value))
     return total

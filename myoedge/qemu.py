@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -35,6 +36,20 @@ _LISTENING = "waiting for connection"
 
 class QemuError(RuntimeError):
     """QEMU could not start, or the emulated board did not answer."""
+
+
+def _die_with_parent() -> None:
+    """In the QEMU child (Linux): get SIGKILL when the Python process that started it dies.
+
+    So even a host process killed outright (no ``__exit__``) leaves no QEMU behind.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def free_loopback_port() -> int:
@@ -113,6 +128,7 @@ class QemuBoard:
             self.process = subprocess.Popen(
                 self.command(port), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
             self._reader = threading.Thread(target=self._read_stderr, args=(self.process,), daemon=True)
             self._reader.start()

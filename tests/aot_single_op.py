@@ -121,6 +121,11 @@ def emit_model(case: CaseModel) -> None:
         scratch = max(scratch, call.scratch_bytes)
         case.kernels.add(call.kernel)
     copies_in = []
+    for index in sorted(ctx.buffers):
+        info = graph.tensors[index]
+        if info.is_variable:  # a fresh TFLM interpreter starts from the reset state
+            fill = info.zero_point if info.type_name == "INT8" else 0
+            copies_in.append(f"    memset({ctx.tensor(index)}, {fill}, {info.nbytes});")
     for k, index in enumerate(graph.inputs):
         info = graph.tensors[index]
         copies_in.append(f"    memcpy({ctx.tensor(index)}, inputs[{k}], {info.nbytes});")
@@ -179,7 +184,8 @@ def run_tflm(model_bytes: bytes, inputs: Sequence[np.ndarray], n_outputs: int) -
     """Run the TFLM Python interpreter (the bit-exact oracle)."""
     from tflite_micro.python.tflite_micro import runtime
 
-    interpreter = runtime.Interpreter.from_bytes(model_bytes)
+    arena = max(10 * len(model_bytes), 512 * 1024)
+    interpreter = runtime.Interpreter.from_bytes(model_bytes, arena_size=arena)
     for k, x in enumerate(inputs):
         interpreter.set_input(np.ascontiguousarray(x, dtype=np.int8), k)
     interpreter.invoke()
@@ -254,3 +260,308 @@ def convert_multi_input(shapes: Sequence[Sequence[int]], ranges: Sequence[tuple[
             yield {f"x{k}": cal_rng.uniform(*ranges[k], size=list(s)).astype(np.float32) for k, s in enumerate(shapes)}
 
     return convert_int8(module, module.run.get_concrete_function(), representative)
+
+
+class ModelWriter:
+    """Writes a one-subgraph .tflite with the schema's object API (milliseconds per model).
+
+    Lets a test choose every shape, scale, zero point and weight, which the
+    converter would pick itself (and slowly). TFLM runs these like converted
+    models, so they are valid oracles.
+    """
+
+    def __init__(self) -> None:
+        from ai_edge_litert import schema_py_generated as schema
+
+        self.schema = schema
+        self.tensors: list = []
+        self.buffers: list = [schema.BufferT()]
+        self.operators: list = []
+        self.opcodes: list[str] = []
+        self.inputs: list[int] = []
+        self.outputs: list[int] = []
+
+    def tensor(self, name: str, shape, ttype: int | str, scale: float | None = None, zero_point: int = 0,
+               data: np.ndarray | None = None, variable: bool = False) -> int:
+        """Add a tensor (a constant when ``data`` is given); returns its index."""
+        schema = self.schema
+        t = schema.TensorT()
+        t.name = name
+        t.shape = [int(v) for v in shape]
+        t.type = getattr(schema.TensorType, ttype) if isinstance(ttype, str) else ttype
+        if scale is not None:
+            q = schema.QuantizationParametersT()
+            q.scale = [float(scale)]
+            q.zeroPoint = [int(zero_point)]
+            t.quantization = q
+        t.isVariable = variable
+        buffer = schema.BufferT()
+        if data is not None:
+            buffer.data = np.frombuffer(np.ascontiguousarray(data).tobytes(), dtype=np.uint8)
+        self.buffers.append(buffer)
+        t.buffer = len(self.buffers) - 1
+        self.tensors.append(t)
+        return len(self.tensors) - 1
+
+    def op(self, opcode: str, inputs, outputs, options_table: str | None = None, options=None) -> None:
+        """Add an operator; ``options`` is the schema ``<options_table>T`` object (or a dict of its fields)."""
+        schema = self.schema
+        if opcode not in self.opcodes:
+            self.opcodes.append(opcode)
+        o = schema.OperatorT()
+        o.opcodeIndex = self.opcodes.index(opcode)
+        o.inputs = list(inputs)
+        o.outputs = list(outputs)
+        if options_table is not None:
+            if isinstance(options, dict) or options is None:
+                table = getattr(schema, f"{options_table}T")()
+                for key, value in (options or {}).items():
+                    setattr(table, key, value)
+                options = table
+            o.builtinOptionsType = getattr(schema.BuiltinOptions, options_table)
+            o.builtinOptions = options
+        self.operators.append(o)
+
+    def finish(self, pad_bytes: int = 0) -> bytes:
+        """The .tflite bytes. ``pad_bytes`` adds an unused buffer: the TFLM Python interpreter
+        sizes its default arena as 10x the model size, too small for tiny weightless models."""
+        import flatbuffers
+
+        schema = self.schema
+        if pad_bytes > 0:
+            padding = schema.BufferT()
+            padding.data = np.zeros(pad_bytes, dtype=np.uint8)
+            self.buffers.append(padding)
+        codes = []
+        for name in self.opcodes:
+            code = schema.OperatorCodeT()
+            value = getattr(schema.BuiltinOperator, name)
+            code.builtinCode = value
+            code.deprecatedBuiltinCode = min(value, 127)
+            code.version = 1
+            codes.append(code)
+        sub = schema.SubGraphT()
+        sub.tensors = self.tensors
+        sub.inputs = self.inputs
+        sub.outputs = self.outputs
+        sub.operators = self.operators
+        model = schema.ModelT()
+        model.version = 3
+        model.operatorCodes = codes
+        model.subgraphs = [sub]
+        model.buffers = self.buffers
+        model.description = "myoedge kernel parity case"
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+
+# ---- random single-input chains of element-wise / activation / reduction ops ----------------
+
+CALIBRATION_SAMPLES = 64
+
+
+@dataclass
+class ChainTensor:
+    """A tensor of a chain model and float "calibration" samples of its values."""
+
+    index: int
+    shape: tuple[int, ...]
+    scale: float
+    zero_point: int
+    samples: np.ndarray  # [CALIBRATION_SAMPLES, *shape] (constants: [1, *shape])
+    producer: str = "INPUT"
+
+    def dequantized(self) -> np.ndarray:
+        """The samples as the int8 tensor represents them (rounded and saturated)."""
+        q = np.clip(np.round(self.samples / self.scale) + self.zero_point, -128, 127)
+        return (q - self.zero_point) * self.scale
+
+
+def quantization_for(values: np.ndarray, rng: np.random.Generator) -> tuple[float, int]:
+    """(scale, zero point) covering the values' range (widened to hold 0), give or take 20 %."""
+    low, high = min(float(np.min(values)), 0.0), max(float(np.max(values)), 0.0)
+    span = max(high - low, 1e-4)
+    scale = span / 255.0 * float(rng.uniform(0.85, 1.2))
+    zero_point = int(np.clip(round(-128 - low / scale), -128, 127))
+    return scale, zero_point
+
+
+FIXED_OUTPUT = {"LOGISTIC": (1 / 256, -128), "SOFTMAX": (1 / 256, -128), "TANH": (1 / 128, 0)}
+OPTIONS_TABLE = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions", "DIV": "DivOptions",
+                 "SOFTMAX": "SoftmaxOptions", "MEAN": "ReducerOptions", "SUM": "ReducerOptions"}
+
+
+def _float_op(opcode: str, a: np.ndarray, b: np.ndarray | None, beta: float = 1.0) -> np.ndarray:
+    """What the op computes in float (for choosing output scales like calibration would)."""
+    if opcode == "ADD":
+        return a + b
+    if opcode == "SUB":
+        return a - b
+    if opcode == "MUL":
+        return a * b
+    if opcode == "DIV":
+        return a / b
+    if opcode == "HARD_SWISH":
+        return a * np.clip(a + 3, 0, 6) / 6
+    if opcode == "RSQRT":
+        return 1 / np.sqrt(np.maximum(a, 1e-3))
+    raise ValueError(opcode)
+
+
+def random_chain_model(rng: np.random.Generator, opcodes: Sequence[str], length: int,
+                       max_reductions: int = 1) -> bytes:
+    """One int8 input -> ``length`` random ops drawn from ``opcodes`` -> one int8 output.
+
+    Float samples are pushed through the chain and every output scale / zero
+    point is chosen from them, as calibration would, so the int8 values stay
+    informative. Binary ops take a constant (broadcast or full) or an earlier
+    tensor of the chain as second operand. RSQRT is fed by a LOGISTIC (never
+    below its zero point), DIV by positive constants (never 0).
+    """
+    w = ModelWriter()
+    rank = int(rng.integers(1, 5))
+    shape = tuple(int(v) for v in rng.integers(2, 7, size=rank))
+    if rank == 1:
+        shape = (int(rng.integers(4, 40)),)
+    half = float(10 ** rng.uniform(-1, 1))
+    samples = rng.uniform(-half * rng.uniform(0.2, 1), half, size=(CALIBRATION_SAMPLES, *shape))
+    s, z = quantization_for(samples, rng)
+    x = ChainTensor(w.tensor("x", shape, "INT8", s, z), shape, s, z, samples)
+    w.inputs = [x.index]
+    chain = [x]
+    cur = x
+    reductions = 0
+
+    def new_tensor(name: str, values: np.ndarray, producer: str, fixed=None) -> ChainTensor:
+        sc, zp = fixed if fixed is not None else quantization_for(values, rng)
+        shp = values.shape[1:]
+        return ChainTensor(w.tensor(name, shp, "INT8", sc, zp), tuple(shp), sc, zp, values, producer)
+
+    def constant(name: str, shp, low: float, high: float) -> ChainTensor:
+        values = rng.uniform(low, high, size=shp)
+        sc, zp = quantization_for(values, rng)
+        q = np.clip(np.round(values / sc) + zp, -128, 127)
+        if low > 0:  # a divisor: keep every quantised value above its zero point
+            q = np.maximum(q, zp + 1)
+        real = (q - zp) * sc
+        t = w.tensor(name, shp, "INT8", sc, zp, data=q.astype(np.int8))
+        return ChainTensor(t, tuple(shp), sc, zp, real[None, ...], "CONST")
+
+    for k in range(length):
+        opcode = str(rng.choice(list(opcodes)))
+        if opcode in ("MEAN", "SUM") and (reductions >= max_reductions or k < length - 2):
+            # reductions shrink the tensor: keep them to the end of the chain
+            others = [o for o in opcodes if o not in ("MEAN", "SUM")] or ["ADD"]
+            opcode = str(rng.choice(others))
+        name = f"t{k}_{opcode.lower()}"
+        a = cur.dequantized()
+        if opcode in ("ADD", "SUB", "MUL", "DIV"):
+            if opcode == "DIV":
+                other = constant(f"c{k}", _broadcast_shape(cur.shape, rng), float(rng.uniform(0.5, 1.5)),
+                                 float(rng.uniform(2, 6)))
+            else:
+                # x - x would be constant zero: SUB takes a different tensor
+                earlier = [t for t in chain if _broadcasts_to(t.shape, cur.shape) and not (opcode == "SUB" and t is cur)]
+                if earlier and rng.random() < 0.5:
+                    other = earlier[int(rng.integers(len(earlier)))]
+                else:
+                    c_half = float(10 ** rng.uniform(-1, 0.7))
+                    other = constant(f"c{k}", _broadcast_shape(cur.shape, rng), -c_half * rng.uniform(0.2, 1), c_half)
+            swap = opcode != "DIV" and rng.random() < 0.2
+            first, second = (other, cur) if swap else (cur, other)
+            values = _float_op(opcode, first.dequantized(), second.dequantized())
+            relu = rng.random() < 0.2
+            if relu:
+                values = np.maximum(values, 0)
+            out = new_tensor(name, np.broadcast_to(values, (CALIBRATION_SAMPLES, *cur.shape)), opcode)
+            w.op(opcode, [first.index, second.index], [out.index], OPTIONS_TABLE[opcode],
+                 {"fusedActivationFunction": 1 if relu else 0})
+        elif opcode in ("LOGISTIC", "TANH", "SOFTMAX"):
+            out = new_tensor(name, a, opcode, FIXED_OUTPUT[opcode])
+            if opcode == "SOFTMAX":
+                w.op(opcode, [cur.index], [out.index], "SoftmaxOptions", {"beta": float(rng.uniform(0.3, 2.0))})
+            else:
+                w.op(opcode, [cur.index], [out.index])
+            out.samples = {"LOGISTIC": lambda v: 1 / (1 + np.exp(-v)), "TANH": np.tanh,
+                           "SOFTMAX": lambda v: np.exp(v - v.max(-1, keepdims=True))
+                           / np.exp(v - v.max(-1, keepdims=True)).sum(-1, keepdims=True)}[opcode](a)
+        elif opcode == "HARD_SWISH":
+            out = new_tensor(name, _float_op(opcode, a, None), opcode)
+            w.op(opcode, [cur.index], [out.index])
+        elif opcode == "RSQRT":
+            if cur.zero_point != -128 or cur.producer not in ("LOGISTIC", "SOFTMAX"):
+                sig = new_tensor(f"{name}_in", 1 / (1 + np.exp(-a)), "LOGISTIC", FIXED_OUTPUT["LOGISTIC"])
+                w.op("LOGISTIC", [cur.index], [sig.index])
+                chain.append(sig)
+                cur = sig
+            values = _float_op(opcode, cur.dequantized(), None)
+            values = np.minimum(values, np.percentile(values, 98))  # 1/sqrt(0) reads as the maximum
+            out = new_tensor(name, values, opcode)
+            w.op(opcode, [cur.index], [out.index])
+        elif opcode in ("MEAN", "SUM"):
+            reductions += 1
+            r = len(cur.shape)
+            axes = sorted(int(v) for v in rng.choice(r, size=int(rng.integers(1, max(2, r))), replace=False))
+            keep = bool(rng.random() < 0.5) or len(axes) == r
+            reduce = np.mean if opcode == "MEAN" else np.sum
+            values = reduce(a, axis=tuple(v + 1 for v in axes), keepdims=keep)
+            axis_t = w.tensor(f"axes{k}", (len(axes),), "INT32", data=np.array(axes, dtype=np.int32))
+            out = new_tensor(name, values, opcode)
+            w.op(opcode, [cur.index, axis_t], [out.index], "ReducerOptions", {"keepDims": keep})
+        else:
+            raise ValueError(f"no chain builder for {opcode}")
+        chain.append(out)
+        cur = out
+    w.outputs = [cur.index]
+    return w.finish(pad_bytes=32 * 1024)
+
+
+def _broadcasts_to(small: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    """True when ``small`` broadcasts to ``shape`` without changing it."""
+    if len(small) > len(shape):
+        return False
+    return all(a in (1, b) for a, b in zip(small[::-1], shape[::-1]))
+
+
+def _broadcast_shape(shape: tuple[int, ...], rng: np.random.Generator) -> tuple[int, ...]:
+    """A shape that broadcasts to ``shape``: full, last axis only, scalar-like, or random ones."""
+    kind = rng.random()
+    if kind < 0.3:
+        return shape
+    if kind < 0.55:
+        return (shape[-1],)
+    if kind < 0.7:
+        return (1,)
+    return tuple(d if rng.random() < 0.5 else 1 for d in shape)
+
+
+def check_generated_chains(models: Sequence[bytes], draws: int, seed: int, fuse_lut: bool = False,
+                           emulate_dsp: bool = False) -> int:
+    """Generate + compile each model with the AOT generator and compare every op output with
+    TFLM (debug mode) on random inputs; returns the number of ops checked."""
+    from myoedge.quantize.aot.debug import find_divergence
+    from myoedge.quantize.aot.host_build import AotModel
+    from myoedge.quantize.tflite_graph import load_graph
+
+    rng = np.random.default_rng(seed)
+    problems = []
+    ops = 0
+    for k, model_bytes in enumerate(models):
+        graph = load_graph(model_bytes)
+        ops += len(graph.ops)
+        model = AotModel(model_bytes, name=f"chain{k}", fuse_lut=fuse_lut, emulate_dsp=emulate_dsp)
+        for _ in range(draws):
+            x = rng.integers(-128, 128, size=model.input_shape).astype(np.int8)
+            found = find_divergence(model_bytes, x, model)
+            if found is None:
+                want = run_tflm(model_bytes, [x], 1)[0]
+                got = model.invoke(x)
+                if not np.array_equal(got.reshape(-1), want.reshape(-1)):
+                    problems.append(f"chain {k}: final output differs from TFLM")
+                continue
+            problems.append(f"chain {k} ({' -> '.join(op.opcode for op in graph.ops)}):\n  "
+                            f"{found.describe()}\n  {describe_op(graph, found.tensor_index)}")
+            break
+    assert not problems, "\n".join(problems[:6])
+    return ops

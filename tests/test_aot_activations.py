@@ -18,6 +18,8 @@ pytest.importorskip("tflite_micro")
 import tensorflow as tf  # noqa: E402
 
 from aot_single_op import (  # noqa: E402
+    check_generated_chains,
+    random_chain_model,
     CaseModel,
     build_library,
     compare_outputs,
@@ -150,8 +152,22 @@ OPCODES = tuple(FUNCTIONS)
 def test_activation_matches_tflm(opcode):
     """>= 200 randomised cases per activation op are bit-exact with TFLM."""
     cases, lib = parity_cases((opcode,), models_per_op=8, tag=f"act_{opcode.lower()}")
+    if opcode == "SOFTMAX":
+        assert "softmax_exp" in cases[0].c_source  # the default path reads the exp table
     counts = check_parity(cases, lib, runs=2)
     assert counts.get(opcode, 0) >= 200, counts
+
+
+def test_softmax_without_exp_table_matches_tflm(monkeypatch):
+    """The kernel's own fixed-point exp (no table) is bit-exact too."""
+    import myoedge.quantize.aot.ops_activations as ops_activations
+
+    monkeypatch.setattr(ops_activations, "SOFTMAX_EXP_TABLE", False)
+    _CACHE.pop("act_softmax_notable", None)
+    cases, lib = parity_cases(("SOFTMAX",), models_per_op=8, tag="act_softmax_notable")
+    _CACHE.pop("act_softmax_notable", None)
+    assert "exp_table = 0" in cases[0].c_source
+    assert check_parity(cases, lib, runs=2).get("SOFTMAX", 0) >= 200
 
 
 @pytest.mark.slow
@@ -161,3 +177,13 @@ def test_activation_matches_tflm_sweep(opcode):
     cases, lib = parity_cases((opcode,), models_per_op=24, tag=f"actslow_{opcode.lower()}")
     counts = check_parity(cases, lib, runs=6)
     assert counts.get(opcode, 0) >= 600, counts
+
+
+@pytest.mark.parametrize("fuse_lut", [False, True])
+def test_generated_activation_chains_match_tflm(fuse_lut):
+    """Through generate_c + AotModel: random chains of LOGISTIC, TANH, HARD_SWISH, RSQRT and
+    SOFTMAX (mixed with ADD / MUL) match TFLM on every intermediate tensor."""
+    rng = np.random.default_rng(SEED + 11)
+    opcodes = ("LOGISTIC", "TANH", "HARD_SWISH", "RSQRT", "SOFTMAX", "ADD", "MUL")
+    models = [random_chain_model(rng, opcodes, 10) for _ in range(10)]
+    assert check_generated_chains(models, draws=3, seed=SEED, fuse_lut=fuse_lut) >= 100

@@ -18,6 +18,8 @@ pytest.importorskip("tflite_micro")
 import tensorflow as tf  # noqa: E402
 
 from aot_single_op import (  # noqa: E402
+    check_generated_chains,
+    random_chain_model,
     CaseModel,
     build_library,
     compare_outputs,
@@ -180,3 +182,33 @@ def test_elementwise_ops_match_tflm_sweep():
     counts = check_parity(cases, lib, runs=5)
     for opcode in OPS:
         assert counts.get(opcode, 0) >= 600, counts
+
+
+@pytest.mark.parametrize("fuse_lut", [False, True])
+def test_generated_elementwise_chains_match_tflm(fuse_lut):
+    """Through generate_c + AotModel (arena planning, in-place ops, optional LUT fusion): random
+    single-input chains of ADD / SUB / MUL / DIV (constants, broadcasts, earlier tensors as
+    second operand) match TFLM on every intermediate tensor (debug mode)."""
+    rng = np.random.default_rng(SEED + 11)
+    models = [random_chain_model(rng, ("ADD", "SUB", "MUL", "DIV", "LOGISTIC"), 10) for _ in range(10)]
+    assert check_generated_chains(models, draws=3, seed=SEED, fuse_lut=fuse_lut) >= 100
+
+
+def test_quantize_multiplier_follows_tflm_edge_cases():
+    """frexp + round-half-away, the 2^31 round-up fix, and the flush of tiny multipliers to 0."""
+    from myoedge.quantize.aot.quant_math import mul_by_quantized_multiplier, quantize_multiplier
+
+    assert quantize_multiplier(0.0) == (0, 0)
+    assert quantize_multiplier(0.5) == (1 << 30, 0)
+    assert quantize_multiplier(1.0) == (1 << 30, 1)
+    assert quantize_multiplier(0.75) == (3 << 29, 0)
+    # a fraction that rounds up to 2^31 becomes 2^30 with the exponent raised
+    assert quantize_multiplier(1.0 - 2.0**-40) == (1 << 30, 1)
+    assert quantize_multiplier(2.0**-40) == (0, 0)
+    m, s = quantize_multiplier(0.3)
+    assert m == round(0.6 * 2**31) and s == -1
+    # the doubling high multiply rounds ties upwards (its nudge), the rounding shift away from zero
+    assert int(mul_by_quantized_multiplier(3, 1 << 30, 0)) == 2  # 1.5 -> 2
+    assert int(mul_by_quantized_multiplier(-3, 1 << 30, 0)) == -1  # -1.5 -> -1
+    assert int(mul_by_quantized_multiplier(3, 1 << 30, -1)) == 1  # 0.75 -> 1
+    assert int(mul_by_quantized_multiplier(-5, 1 << 30, -1)) == -1  # -1.25 -> -1

@@ -15,11 +15,11 @@ import pytest
 
 pytest.importorskip("tflite_micro")
 
-import flatbuffers  # noqa: E402
 from ai_edge_litert import schema_py_generated as schema  # noqa: E402
 
 from aot_single_op import (  # noqa: E402
     CaseModel,
+    ModelWriter,
     build_library,
     compare_outputs,
     emit_model,
@@ -33,60 +33,6 @@ import myoedge.quantize.aot.ops_lstm  # noqa: E402,F401  (registers the emitter)
 KERNEL_FILES = ["lstm.c"]
 LSTMS_PER_MODEL = 25
 SEED = 2024
-
-
-class ModelWriter:
-    """Collects tensors and buffers of one subgraph and packs a .tflite."""
-
-    def __init__(self) -> None:
-        self.tensors: list = []
-        self.buffers: list = [schema.BufferT()]
-        self.operators: list = []
-        self.inputs: list[int] = []
-        self.outputs: list[int] = []
-
-    def tensor(self, name: str, shape, ttype: int, scale: float | None = None, zero_point: int = 0,
-               data: np.ndarray | None = None, variable: bool = False) -> int:
-        t = schema.TensorT()
-        t.name = name
-        t.shape = list(int(v) for v in shape)
-        t.type = ttype
-        if scale is not None:
-            q = schema.QuantizationParametersT()
-            q.scale = [float(scale)]
-            q.zeroPoint = [int(zero_point)]
-            t.quantization = q
-        t.isVariable = variable
-        if data is not None:
-            b = schema.BufferT()
-            b.data = np.frombuffer(np.ascontiguousarray(data).tobytes(), dtype=np.uint8)
-            self.buffers.append(b)
-            t.buffer = len(self.buffers) - 1
-        else:
-            self.buffers.append(schema.BufferT())
-            t.buffer = len(self.buffers) - 1
-        self.tensors.append(t)
-        return len(self.tensors) - 1
-
-    def finish(self, opcode: int) -> bytes:
-        code = schema.OperatorCodeT()
-        code.builtinCode = opcode
-        code.deprecatedBuiltinCode = opcode
-        code.version = 1
-        sub = schema.SubGraphT()
-        sub.tensors = self.tensors
-        sub.inputs = self.inputs
-        sub.outputs = self.outputs
-        sub.operators = self.operators
-        model = schema.ModelT()
-        model.version = 3
-        model.operatorCodes = [code]
-        model.subgraphs = [sub]
-        model.buffers = self.buffers
-        model.description = "myoedge LSTM parity case"
-        builder = flatbuffers.Builder(1024)
-        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-        return bytes(builder.Output())
 
 
 def add_random_lstm(writer: ModelWriter, k: int, rng: np.random.Generator) -> None:
@@ -134,13 +80,7 @@ def add_random_lstm(writer: ModelWriter, k: int, rng: np.random.Generator) -> No
     options.cellClip = cell_clip
     options.projClip = 0.0
     options.timeMajor = time_major
-    op = schema.OperatorT()
-    op.opcodeIndex = 0
-    op.inputs = inputs
-    op.outputs = [y]
-    op.builtinOptionsType = schema.BuiltinOptions.UnidirectionalSequenceLSTMOptions
-    op.builtinOptions = options
-    writer.operators.append(op)
+    writer.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, [y], "UnidirectionalSequenceLSTMOptions", options)
     writer.inputs.append(x)
     writer.outputs.append(y)
 
@@ -149,7 +89,7 @@ def build_model(rng: np.random.Generator, count: int = LSTMS_PER_MODEL) -> bytes
     writer = ModelWriter()
     for k in range(count):
         add_random_lstm(writer, k, rng)
-    return writer.finish(schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM)
+    return writer.finish()
 
 
 _CACHE: dict[str, tuple] = {}
@@ -207,7 +147,7 @@ def test_lstm_emitter_rejects_float_cell_state():
     writer = ModelWriter()
     add_random_lstm(writer, 0, rng)
     writer.tensors[writer.operators[0].inputs[19]].type = schema.TensorType.FLOAT32
-    graph = load_graph(writer.finish(schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM))
+    graph = load_graph(writer.finish())
     with pytest.raises(UnsupportedOpError, match="op #0 UNIDIRECTIONAL_SEQUENCE_LSTM.*cell state"):
         EMITTERS["UNIDIRECTIONAL_SEQUENCE_LSTM"](graph.ops[0], HarnessContext(graph, "bad"))
 
@@ -243,3 +183,48 @@ def test_converted_keras_lstm_matches_tflm():
     assert [op.opcode for op in case.graph.ops] == ["UNIDIRECTIONAL_SEQUENCE_LSTM"]
     lib = build_library([case], KERNEL_FILES)
     assert check_parity([case], lib, runs=20) == 1
+
+
+def single_lstm_models(count: int, seed: int) -> list[bytes]:
+    """Models of one random LSTM each (one input, one output), as the generator takes them."""
+    rng = np.random.default_rng(seed)
+    models = []
+    for _ in range(count):
+        writer = ModelWriter()
+        add_random_lstm(writer, 0, rng)
+        models.append(writer.finish())
+    return models
+
+
+@pytest.mark.parametrize("emulate_dsp", [False, True])
+def test_generated_lstm_matches_tflm_and_keeps_state(emulate_dsp):
+    """Through generate_c + AotModel: every window from the reset state matches a fresh TFLM
+    interpreter, and consecutive invokes without reset carry the state exactly as TFLM does."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    from myoedge.quantize.aot.host_build import AotModel
+
+    rng = np.random.default_rng(SEED + 7)
+    problems = []
+    for k, model_bytes in enumerate(single_lstm_models(6, SEED + 3)):
+        aot = AotModel(model_bytes, name=f"lstm_case{k}", emulate_dsp=emulate_dsp)
+        assert "mye_lstm_s8" in aot.result.kernels_used
+        assert aot.result.state_bytes > 0
+        interpreter = runtime.Interpreter.from_bytes(model_bytes)
+        aot.reset()
+        for step in range(3):
+            x = rng.integers(-128, 128, size=aot.input_shape).astype(np.int8)
+            fresh = run_tflm(model_bytes, [x], 1)[0]
+            if not np.array_equal(aot.invoke(x, reset=True), fresh):
+                problems.append(f"case {k} window {step}: reset invoke differs from a fresh TFLM")
+        aot.reset()
+        for step in range(3):
+            x = rng.integers(-128, 128, size=aot.input_shape).astype(np.int8)
+            interpreter.set_input(x, 0)
+            interpreter.invoke()
+            want = np.array(interpreter.get_output(0))
+            got = aot.invoke(x, reset=False)
+            if not np.array_equal(got, want):
+                problems.append(f"case {k} step {step}: carried state differs from TFLM "
+                                f"({int((got != want).sum())} elements)")
+    assert not problems, "\n".join(problems)

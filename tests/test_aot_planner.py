@@ -165,3 +165,26 @@ def test_in_place_op_reuses_its_input_buffer(tmp_path) -> None:
            Op("FULLY_CONNECTED", [2, 5, -1], [3])]
     result = _generate(build_model(tensors, ops, [0], [3]), tmp_path)
     assert result.arena_bytes == 16
+
+
+def test_generator_reports_its_arena_plan_and_draws_it(tmp_path) -> None:
+    """The JSON lists every arena buffer with its lifetime and offset; the PNG is written."""
+    import json
+
+    from myoedge.quantize.aot.generate import generate_c
+    from myoedge.quantize.aot.single_op import Op, Tensor, build_model
+
+    rng = np.random.default_rng(2)
+    sizes = [8, 32, 16, 24, 4]
+    tensors = [Tensor((1, s), "INT8", [0.05], [1]) for s in sizes]
+    weights = [Tensor((b, a), "INT8", [0.01], [0], rng.integers(-127, 128, (b, a))) for a, b in zip(sizes, sizes[1:])]
+    ops = [Op("FULLY_CONNECTED", [i, len(sizes) + i, -1], [i + 1]) for i in range(len(sizes) - 1)]
+    result = generate_c(build_model(tensors + weights, ops, [0], [len(sizes) - 1]), tmp_path, "chain",
+                        memory_map_png=True)
+    assert (tmp_path / "chain_aot_memory.png").stat().st_size > 1000
+    buffers = json.loads(result.json_path.read_text())["arena_buffers"]
+    ranges = [LiveRange(tuple(b["buffer"]), b["bytes"], b["first_op"], b["last_op"]) for b in buffers]
+    plan = ArenaPlan({r.key: b["offset"] for r, b in zip(ranges, buffers)}, result.arena_bytes, tuple(ranges))
+    plan.check()
+    # Middle tensors 32, 16, 24 bytes: peak is 16 + 24 at op 2 (or 32 + 16 at op 1) -> 48.
+    assert result.arena_bytes == 48

@@ -32,11 +32,25 @@ def _build(board: str, out: Path, main_source: Path | None = None):
     return build_firmware(board, None, out, main_source=main_source)
 
 
+_BARE_BUILDS: dict[str, object] = {}
+
+
+@pytest.fixture(scope="module")
+def bare_builds(tmp_path_factory: pytest.TempPathFactory):
+    """The bare firmware per board, built once for this module."""
+    def get(board: str):
+        if board not in _BARE_BUILDS:
+            _BARE_BUILDS[board] = _build(board, tmp_path_factory.mktemp(f"bare-{board}"))
+        return _BARE_BUILDS[board]
+    yield get
+    _BARE_BUILDS.clear()
+
+
 @pytest.mark.parametrize("board", QEMU_BOARDS)
-def test_board_boots_with_banner_and_echoes(board: str, tmp_path: Path) -> None:
+def test_board_boots_with_banner_and_echoes(board: str, bare_builds) -> None:
     from myoedge.qemu import QemuBoard, read_banner
 
-    build = _build(board, tmp_path / "fw")
+    build = bare_builds(board)
     spec = load_board(board)
     with QemuBoard(board, build.elf) as qemu:
         assert qemu.url.startswith("socket://127.0.0.1:")
@@ -89,10 +103,10 @@ def test_cycle_counter_counts_instructions_across_systick_wraps(board: str, tmp_
         assert 0 <= overhead <= 200, line
 
 
-def test_qemu_board_kills_qemu_when_the_block_raises(tmp_path: Path) -> None:
+def test_qemu_board_kills_qemu_when_the_block_raises(bare_builds) -> None:
     from myoedge.qemu import QemuBoard
 
-    build = _build("mps2-an386", tmp_path / "fw")
+    build = bare_builds("mps2-an386")
     holder = {}
     with pytest.raises(RuntimeError, match="boom"):
         with QemuBoard("mps2-an386", build.elf) as qemu:
@@ -133,3 +147,33 @@ def test_hardfault_reports_registers_over_the_link_and_exits(board: str, tmp_pat
     assert fault_at <= pc < fault_at + 16  # inside the faulting function
     assert int(fields["cfsr"], 16) & (1 << 16)  # UFSR.UNDEFINSTR
     assert int(fields["hfsr"], 16) & (1 << 30)  # HFSR.FORCED
+
+
+def test_qemu_dies_with_the_process_that_started_it(bare_builds) -> None:
+    """A host process killed outright (no clean-up runs) leaves no QEMU behind."""
+    import subprocess
+    import sys
+
+    build = bare_builds("mps2-an386")
+    script = (
+        "import sys, time\n"
+        "from myoedge.qemu import QemuBoard\n"
+        f"board = QemuBoard('mps2-an386', {str(build.elf)!r}).start()\n"
+        "print(board.process.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        qemu_pid = int(parent.stdout.readline())
+        assert Path(f"/proc/{qemu_pid}").exists()
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 5.0
+    while Path(f"/proc/{qemu_pid}").exists() and time.monotonic() < deadline:
+        state = Path(f"/proc/{qemu_pid}/stat").read_text().split()[2] if Path(f"/proc/{qemu_pid}/stat").exists() else "X"
+        if state == "Z":
+            break
+        time.sleep(0.05)
+    status = Path(f"/proc/{qemu_pid}/stat")
+    assert not status.exists() or status.read_text().split()[2] == "Z"

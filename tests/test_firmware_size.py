@@ -45,14 +45,22 @@ def dummy_model(folder: Path, weight_bytes: int, arena_bytes: int, name: str = "
     (folder / "dummy_aot.c").write_text(
         '#include "dummy_aot.h"\n'
         f"static const int8_t weights[{weight_bytes}] = {{{weights}}};\n"
-        f"static int8_t arena[MYE_DUMMY_ARENA_BYTES];\n"
+        f"static volatile int8_t arena[MYE_DUMMY_ARENA_BYTES];\n"
         "int mye_model_invoke(const int8_t *input, int8_t *output)\n{\n"
         "    int32_t acc = 0;\n"
         f"    for (int32_t i = 0; i < {weight_bytes}; ++i) {{ acc += weights[i] * input[i % 608]; }}\n"
         "    arena[acc & (MYE_DUMMY_ARENA_BYTES - 1)] = (int8_t)acc;\n"
-        "    for (int32_t k = 0; k < 6; ++k) { output[k] = (int8_t)(acc >> k) + arena[k]; }\n"
+        "    for (int32_t k = 0; k < 6; ++k) { output[k] = (int8_t)(acc >> (4 * k)); }\n"
         "    return 0;\n}\n")
     return folder
+
+
+def dummy_scores(weight_bytes: int, window: np.ndarray) -> np.ndarray:
+    """What the stand-in network computes for an int8 input window (608 values)."""
+    weights = np.random.default_rng(0).integers(-128, 128, weight_bytes).astype(np.int64)
+    inputs = np.asarray(window, dtype=np.int64).reshape(-1)[np.arange(weight_bytes) % 608]
+    acc = int(np.sum(weights * inputs))
+    return np.array([((acc >> (4 * k)) & 0xFF) for k in range(6)], dtype=np.uint8).view(np.int8)
 
 
 def test_build_with_model_writes_size_report(tmp_path: Path) -> None:
@@ -74,9 +82,17 @@ def test_build_with_model_writes_size_report(tmp_path: Path) -> None:
     assert report["flash_used"] == report["text"] + report["rodata"] + report["data"]
     assert report["ram_used"] == report["data"] + report["bss"] + report["stack"]
     assert report["code_without_model"] == report["flash_used"] - report["model_flash"]
+    assert report["weights"] == report["by_component"]["model"]["rodata"]
+    assert report["code_without_weights"] == report["flash_used"] - report["weights"]
+    assert report["code_without_weights"] < 32 * 1024  # the firmware's own code stays small
+    # Components (from the map file) add up to the section totals (from size -A), up to alignment fill.
+    for kind in ("text", "rodata", "data", "bss"):
+        total = sum(part[kind] for part in report["by_component"].values())
+        assert 0 <= report[kind] - total <= 128, kind
     # The ring buffer and filter state of preprocess.c are in bss too.
     assert report["by_component"]["firmware"]["bss"] >= 52 * 16 * 4
     assert "dummy" in build.summary()
+    assert (tmp_path / "fw" / "size_report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_real_board_build_gives_flashable_images(tmp_path: Path) -> None:

@@ -81,20 +81,30 @@ int mye_pp_window(const mye_pp_t *pp, float out[MYE_PP_WINDOW_VALUES])
     if (pp->ring.count < MYE_PP_WINDOW) {
         return MYE_PP_ERR_NO_WINDOW;
     }
-    /* Moving average: out[t][c] = (w[t][c] + w[t+1][c] + ... + w[t+M-1][c]) / M. */
+    /* Moving average: out[t][c] = (w[t][c] + w[t+1][c] + ... + w[t+M-1][c]) / M,
+     * added in that order (the host reference adds in the same order). The
+     * window is full, so its oldest row sits in the slot the next push writes. */
+    const float *storage = pp->ring.storage;
+    const uint32_t oldest = pp->ring.next;
     for (uint32_t t = 0; t < MYE_PP_OUT_STEPS; ++t) {
-        const float *first = mye_ringbuf_row(&pp->ring, t);
+        float *row_out = &out[t * MYE_PP_CHANNELS];
+        uint32_t slot = oldest + t;
+        if (slot >= MYE_PP_WINDOW) {
+            slot -= MYE_PP_WINDOW;
+        }
+        const float *row = &storage[slot * MYE_PP_CHANNELS];
         for (uint32_t c = 0; c < MYE_PP_CHANNELS; ++c) {
-            out[t * MYE_PP_CHANNELS + c] = first[c];
+            row_out[c] = row[c];
         }
         for (uint32_t k = 1; k < MYE_PP_MA_WIDTH; ++k) {
-            const float *row = mye_ringbuf_row(&pp->ring, t + k);
+            slot = (slot + 1u == MYE_PP_WINDOW) ? 0u : slot + 1u;
+            row = &storage[slot * MYE_PP_CHANNELS];
             for (uint32_t c = 0; c < MYE_PP_CHANNELS; ++c) {
-                out[t * MYE_PP_CHANNELS + c] = out[t * MYE_PP_CHANNELS + c] + row[c];
+                row_out[c] = row_out[c] + row[c];
             }
         }
         for (uint32_t c = 0; c < MYE_PP_CHANNELS; ++c) {
-            out[t * MYE_PP_CHANNELS + c] = out[t * MYE_PP_CHANNELS + c] / (float)MYE_PP_MA_WIDTH;
+            row_out[c] = row_out[c] / (float)MYE_PP_MA_WIDTH;
         }
     }
 #if MYE_PP_ZSCORE

@@ -35,7 +35,7 @@ import numpy as np
 from myoedge.quantize.tflite_graph import Graph, OpInfo, TensorInfo, load_graph
 
 from .emit import EMITTERS, KernelCall, UnsupportedOpError
-from .planner import LiveRange, plan_arena
+from .planner import ArenaPlan, LiveRange, plan_arena, save_memory_map_png
 
 ARENA_ALIGNMENT = 4
 
@@ -219,7 +219,7 @@ def _merged_kind(a: str, b: str) -> str | None:
 
 
 def generate_c(model_bytes: bytes, out_dir: Path, name: str = "model", fuse_lut: bool = False,
-               lut_max_table_bytes: int = 4096) -> AotResult:
+               lut_max_table_bytes: int = 4096, memory_map_png: bool = False) -> AotResult:
     """Write ``<name>_aot.c/.h/.json`` for ``model_bytes`` into ``out_dir``.
 
     ``fuse_lut`` replaces every chain of int8 element-wise ops that depends on
@@ -228,6 +228,9 @@ def generate_c(model_bytes: bytes, out_dir: Path, name: str = "model", fuse_lut:
     chain); the tables are computed by running the chain through the host
     build of the same kernels, so results stay bit-exact. It needs the host
     gcc at generation time.
+
+    ``memory_map_png`` also writes ``<name>_aot_memory.png``, the arena plan
+    drawn as buffers over op index and offset.
 
     Raises :class:`UnsupportedOpError` naming the first op (index and opcode)
     the engine cannot generate, and listing every unsupported opcode.
@@ -240,7 +243,7 @@ def generate_c(model_bytes: bytes, out_dir: Path, name: str = "model", fuse_lut:
 
         graph, fused = fuse_lut_chains(graph, max_table_bytes=lut_max_table_bytes)
         chains = [chain.summary() for chain in fused]
-    result = generate_from_graph(graph, out_dir, name)
+    result = generate_from_graph(graph, out_dir, name, memory_map_png=memory_map_png)
     result.fused_chains = chains
     meta = json.loads(result.json_path.read_text())
     meta["fused_chains"] = chains
@@ -248,7 +251,7 @@ def generate_c(model_bytes: bytes, out_dir: Path, name: str = "model", fuse_lut:
     return result
 
 
-def generate_from_graph(graph: Graph, out_dir: Path, name: str = "model") -> AotResult:
+def generate_from_graph(graph: Graph, out_dir: Path, name: str = "model", memory_map_png: bool = False) -> AotResult:
     """Like :func:`generate_c`, for an already loaded (possibly rewritten) graph."""
     _load_emitters()
     ident = c_identifier(name)
@@ -295,6 +298,8 @@ def generate_from_graph(graph: Graph, out_dir: Path, name: str = "model") -> Aot
     json_path = out_dir / f"{ident}_aot.json"
     c_path.write_text(c_text)
     h_path.write_text(h_text)
+    if memory_map_png:
+        save_memory_map_png(layout.plan, out_dir / f"{ident}_aot_memory.png", title=f"{ident} arena")
 
     ops = [
         AotOp(index=op.index, opcode=op.opcode, kernel=call.kernel, aliased=op.index in layout.aliased_ops)
@@ -308,6 +313,11 @@ def generate_from_graph(graph: Graph, out_dir: Path, name: str = "model") -> Aot
         "state_bytes": layout.state_bytes,
         "const_bytes": gen.const_bytes,
         "kernels_used": kernels_used,
+        "arena_buffers": [
+            {"buffer": list(r.key), "bytes": r.size, "first_op": r.first, "last_op": r.last,
+             "offset": layout.plan.offsets[r.key]}
+            for r in layout.plan.ranges
+        ],
         "input": {"index": in_t.index, "shape": list(in_t.shape), "scale": in_t.scale, "zero_point": in_t.zero_point},
         "output": {"index": out_t.index, "shape": list(out_t.shape), "scale": out_t.scale,
                    "zero_point": out_t.zero_point},
@@ -338,6 +348,7 @@ class _Layout:
     state_bytes: int
     state_fill: list[tuple[int, int, int]]  # (offset, bytes, reset value) per variable tensor
     aliased_ops: set[int]
+    plan: ArenaPlan
 
 
 def _plan_storage(graph: Graph, calls: list[KernelCall]) -> _Layout:
@@ -438,6 +449,7 @@ def _plan_storage(graph: Graph, calls: list[KernelCall]) -> _Layout:
         state_bytes=state_bytes,
         state_fill=state_fill,
         aliased_ops=aliased,
+        plan=plan,
     )
 
 

@@ -21,10 +21,14 @@ from .quant_math import (
     frexp_multiplier,
     preprocess_softmax_scaling,
     quantize_multiplier,
+    softmax_exp_table,
 )
 
 SIGMOID_INPUT_INTEGER_BITS = 4
 SOFTMAX_SCALED_DIFF_INTEGER_BITS = 5
+SOFTMAX_EXP_TABLE = True
+"""Give SOFTMAX a 256-entry int32 exp table (1 KB of flash per op, one read per element instead
+of a fixed-point exp); False keeps the kernel's own exp (tests compare both with TFLM)."""
 
 
 def sigmoid_fields(ctx: EmitContext, op: OpInfo) -> dict[str, int]:
@@ -161,4 +165,8 @@ def emit_softmax(op: OpInfo, ctx: EmitContext) -> KernelCall:
         raise fail(ctx, op, f"output scale {out.scale} / zero point {out.zero_point}: TFLM needs 1/256 and -128")
     fields = softmax_fields(ctx, op)
     fields["exp_table"] = 0
+    if SOFTMAX_EXP_TABLE:
+        table = softmax_exp_table(int(fields["input_multiplier"]), int(fields["input_left_shift"]),
+                                  int(fields["diff_min"]), SOFTMAX_SCALED_DIFF_INTEGER_BITS)
+        fields["exp_table"] = ctx.const_array("softmax_exp", table, "int32_t")
     return _unary_call(ctx, op, "mye_softmax_params_t", "mye_softmax_s8", fields)

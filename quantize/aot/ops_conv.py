@@ -111,6 +111,28 @@ def _bias(ctx: EmitContext, op: OpInfo, position: int) -> str:
     return ctx.tensor(op.inputs[position])
 
 
+def _folded_bias(ctx: EmitContext, op: OpInfo, name: str, w, input_offset: int, channels: int) -> str:
+    """Const array bias[c] + input_offset * sum(filter[c]) wrapped to int32, or ``0`` when all zero.
+
+    sum((x + off) * w) + bias == sum(x * w) + (bias + off * sum(w)) in int32 (mod 2^32)
+    arithmetic, so the kernel's inner loop becomes a plain dot product.
+    """
+    bias = np.zeros(channels, dtype=np.int64)
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        bias_tensor = ctx.graph.tensors[op.inputs[2]]
+        if bias_tensor.type_name != "INT32" or bias_tensor.data is None:
+            raise _fail(ctx, op, f"bias is {bias_tensor.type_name} (constant: {bias_tensor.data is not None}), "
+                        "the int8 kernel needs a constant INT32 bias")
+        bias = np.asarray(bias_tensor.data, dtype=np.int64).reshape(-1)
+    if w.data is None:
+        raise _fail(ctx, op, "filter is not constant")
+    sums = np.asarray(w.data, dtype=np.int64).reshape(channels, -1).sum(axis=1)
+    folded = (bias + input_offset * sums + 2**31) % 2**32 - 2**31
+    if not folded.any():
+        return "0"
+    return ctx.const_array(f"{name}_folded_bias", folded, "int32_t")
+
+
 def _struct(ctype: str, name: str, fields: dict[str, object]) -> str:
     """A ``static const`` parameter struct with designated initialisers."""
     body = ",\n        ".join(f".{k} = {v}" for k, v in fields.items())
@@ -176,11 +198,13 @@ def emit_conv2d(op: OpInfo, ctx: EmitContext) -> KernelCall:
         "output_shift": ctx.const_array(f"{name}_shift", np.array(shift), "int32_t"),
         "activation_min": act_min, "activation_max": act_max,
     }
+    bias_expr = _folded_bias(ctx, op, name, w, -x.zero_point, oc)
     code = (
         _struct("mye_conv2d_params_t", name, fields)
-        + f"\n    mye_conv2d_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(w_i)}, {_bias(ctx, op, 2)}, {ctx.tensor(y_i)});"
+        + f"\n    mye_conv2d_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(w_i)}, {bias_expr}, "
+        f"(int8_t *){ctx.scratch()}, {ctx.tensor(y_i)});"
     )
-    return KernelCall(code=code, kernel="mye_conv2d_s8")
+    return KernelCall(code=code, kernel="mye_conv2d_s8", scratch_bytes=fh * fw * c)
 
 
 @register("DEPTHWISE_CONV_2D")
@@ -253,14 +277,8 @@ def emit_fully_connected(op: OpInfo, ctx: EmitContext) -> KernelCall:
     input_offset = -x.zero_point
     bias_expr = _bias(ctx, op, 2)
     if int(w.zero_points[0]) == 0 and input_offset != 0:
-        # sum_d w*(x + off) + b == sum_d w*x + (b + off * sum_d w) in int32 (mod 2^32) arithmetic:
-        # fold the input offset into the bias ahead of time so the inner loop is a plain dot product.
-        bias = np.zeros(output_depth, dtype=np.int64)
-        if bias_expr != "0":
-            bias = np.asarray(ctx.graph.tensors[op.inputs[2]].data, dtype=np.int64).reshape(-1)
-        folded = bias + input_offset * np.asarray(w.data, dtype=np.int64).sum(axis=1)
-        folded = (folded + 2**31) % 2**32 - 2**31
-        bias_expr = ctx.const_array(f"{name}_folded_bias", folded, "int32_t")
+        # Fold the input offset into the bias so the inner loop is a plain dot product.
+        bias_expr = _folded_bias(ctx, op, name, w, input_offset, output_depth)
         input_offset = 0
     fields = {
         "batches": batches, "accum_depth": accum_depth, "output_depth": output_depth,

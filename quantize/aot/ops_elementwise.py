@@ -74,9 +74,7 @@ def broadcast_strides(in_shape: list[int], out_shape: list[int]) -> list[int]:
     strides = [0] * MAX_DIMS
     step = 1
     for axis in range(MAX_DIMS - 1, -1, -1):
-        strides[axis] = 0 if in_shape[axis] == 1 and out_shape[axis] != 1 else step
-        if in_shape[axis] == 1:
-            strides[axis] = 0
+        strides[axis] = 0 if in_shape[axis] == 1 else step
         step *= in_shape[axis]
     return strides
 
@@ -118,8 +116,8 @@ def add_sub_multipliers(s1: np.float32, s2: np.float32, so: np.float32, in_float
         real1 = float(s1) / twice_max
         real2 = float(s2) / twice_max
         real_out = twice_max / (float(1 << ADD_LEFT_SHIFT) * float(so))
-    m1, sh1 = quantize_multiplier_smaller_than_one(real1) if real1 < 1.0 else quantize_multiplier(real1)
-    m2, sh2 = quantize_multiplier_smaller_than_one(real2) if real2 < 1.0 else quantize_multiplier(real2)
+    m1, sh1 = quantize_multiplier_smaller_than_one(real1)  # s / (2 max(s1, s2)) <= 1/2
+    m2, sh2 = quantize_multiplier_smaller_than_one(real2)
     mo, sho = quantize_multiplier_smaller_than_one(real_out)
     return {
         "input1_multiplier": m1,

@@ -7,11 +7,12 @@ int16 element-wise MULs with one quantised multiplier each. This module
 computes those multipliers as TFLM's ``PrepareGateParametersInteger`` does
 and emits one call to ``mye_lstm_s8`` (``firmware/kernels/src/lstm.c``).
 
-State: TFLM keeps the hidden and cell state in variable tensors that persist
-across ``invoke`` calls until the interpreter is reset. The generated C
-starts every call from the reset state (hidden = its zero point, cell = 0),
-i.e. it matches TFLM with a reset before each window, which is what a model
-trained on independent windows means.
+State: TFLM keeps the hidden and cell state in the op's variable tensors
+(inputs 18 and 19), which persist across ``invoke`` calls until the
+interpreter is reset. The kernel reads and updates those same tensors (the
+generator places them in its state area), so the generated C carries state
+between calls exactly like TFLM; resetting both sides before each window
+gives the usual independent-window behaviour.
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ def emit_lstm(op: OpInfo, ctx: EmitContext) -> KernelCall:
     x = _tensor_or_fail(ctx, op, INPUT, "the input")
     hidden = _tensor_or_fail(ctx, op, HIDDEN_STATE, "the hidden state")
     cell = _tensor_or_fail(ctx, op, CELL_STATE, "the cell state")
+    if not (hidden.is_variable and cell.is_variable):
+        raise fail(ctx, op, "hidden and cell state must be variable tensors")
+    if hidden.num_elements != cell.num_elements:
+        raise fail(ctx, op, "hidden and cell state differ in size")
     out = graph.tensors[op.outputs[0]]
     require_int8(ctx, op, op.inputs[INPUT], op.inputs[HIDDEN_STATE], op.outputs[0])
     if cell.type_name != "INT16":
@@ -170,8 +175,7 @@ def emit_lstm(op: OpInfo, ctx: EmitContext) -> KernelCall:
     name = ctx.unique("lstm_params")
     code = c_struct("mye_lstm_params_t", name, fields)
     code += (
-        f"\n    mye_lstm_s8(&{name}, {ctx.tensor(op.inputs[INPUT])}, {ctx.tensor(op.outputs[0])}, "
-        f"(void *){ctx.scratch()});"
+        f"\n    mye_lstm_s8(&{name}, {ctx.tensor(op.inputs[INPUT])}, {ctx.tensor(op.inputs[HIDDEN_STATE])}, "
+        f"{ctx.tensor(op.inputs[CELL_STATE])}, {ctx.tensor(op.outputs[0])}, (int16_t *)(void *){ctx.scratch()});"
     )
-    scratch = batches * state_dim * 3 + 4 * state_dim * 2
-    return KernelCall(code=code, kernel="mye_lstm_s8", scratch_bytes=scratch)
+    return KernelCall(code=code, kernel="mye_lstm_s8", scratch_bytes=8 * state_dim)

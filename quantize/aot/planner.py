@@ -96,3 +96,30 @@ def plan_arena(ranges: list[LiveRange], alignment: int = 16) -> ArenaPlan:
 def naive_arena_bytes(ranges: list[LiveRange], alignment: int = 16) -> int:
     """Arena size without any reuse (every buffer gets its own slot): the baseline to beat."""
     return sum(align_up(r.size, alignment) for r in ranges)
+
+
+def save_memory_map_png(plan: ArenaPlan, path, title: str = "AOT activation arena") -> None:
+    """Draw the plan (x: op index, y: arena offset; one box per buffer) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    last_op = max((r.last for r in plan.ranges), default=0)
+    for r in plan.ranges:
+        if r.size == 0:
+            continue
+        off = plan.offsets[r.key]
+        ax.add_patch(Rectangle((r.first - 0.4, off), r.last - r.first + 0.8, r.size,
+                               facecolor="tab:blue" if r.key[0] == "t" else "tab:orange",
+                               edgecolor="black", alpha=0.6))
+    ax.set_xlim(-1, last_op + 1)
+    ax.set_ylim(0, max(plan.arena_bytes, 1))
+    ax.set_xlabel("op index")
+    ax.set_ylabel("arena offset (bytes)")
+    ax.set_title(f"{title}: {plan.arena_bytes} bytes (blue: tensors, orange: scratch)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

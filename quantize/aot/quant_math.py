@@ -162,3 +162,54 @@ def mul_by_quantized_multiplier(x: np.ndarray | int, multiplier: int, shift: int
 def saturating_left_shift(x: np.ndarray | int, shift: int) -> np.ndarray:
     """Vectorised ``mye_shl_sat``: x * 2^shift clamped to int32."""
     return np.clip(_as_i64(x) << shift, INT32_MIN, INT32_MAX)
+
+
+def exp_on_interval_between_negative_one_quarter_and_0_excl(a: np.ndarray) -> np.ndarray:
+    """Vectorised gemmlowp exp on [-1/4, 0) in Q0.31 (Taylor series around -1/8)."""
+    a = _as_i64(a)
+    constant_term = 1895147668  # exp(-1/8) in Q0.31
+    one_third = 715827883  # 1/3 in Q0.31
+    x = a + (1 << 28)
+    x2 = sat_rounding_doubling_high_mul(x, x)
+    x3 = sat_rounding_doubling_high_mul(x2, x)
+    x4 = sat_rounding_doubling_high_mul(x2, x2)
+    x4_over_4 = rounding_divide_by_pot(x4, 2)
+    poly = rounding_divide_by_pot(sat_rounding_doubling_high_mul(x4_over_4 + x3, one_third) + x2, 1)
+    return constant_term + sat_rounding_doubling_high_mul(constant_term, x + poly)
+
+
+# exp(-2^k) in Q0.31 for k = -2 .. 4 (gemmlowp's barrel-shifter constants).
+_EXP_NEG_POW2 = (1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242)
+
+
+def exp_on_negative_values(a: np.ndarray, integer_bits: int) -> np.ndarray:
+    """Vectorised ``mye_exp_on_negative_values``: exp(a) for a <= 0 with ``integer_bits``, result Q0.31."""
+    a = _as_i64(a)
+    fractional_bits = 31 - integer_bits
+    one_quarter = 1 << (fractional_bits - 2)
+    mask = one_quarter - 1
+    a_mod_quarter_minus_one_quarter = (a & mask) - one_quarter
+    result = exp_on_interval_between_negative_one_quarter_and_0_excl(
+        saturating_left_shift(a_mod_quarter_minus_one_quarter, integer_bits)
+    )
+    remainder = a_mod_quarter_minus_one_quarter - a
+    for k, constant in enumerate(_EXP_NEG_POW2):
+        exponent = k - 2
+        if integer_bits > exponent:
+            bit = fractional_bits + exponent
+            result = np.where((remainder & (1 << bit)) != 0, sat_rounding_doubling_high_mul(result, constant), result)
+    if integer_bits > 5:
+        result = np.where(a < -(1 << (fractional_bits + 5)), 0, result)
+    return np.where(a == 0, INT32_MAX, result).astype(np.int64)
+
+
+def softmax_exp_table(input_multiplier: int, input_left_shift: int, diff_min: int,
+                      integer_bits: int = 5) -> np.ndarray:
+    """exp(beta * scale * -d) in Q0.31 for d = 0..255, as int8 SOFTMAX computes it (0 below diff_min).
+
+    Lets the kernel replace its per-element fixed-point exp by one table read.
+    """
+    diff = -np.arange(256, dtype=np.int64)
+    rescaled = sat_rounding_doubling_high_mul(wrap_int32(diff << input_left_shift), input_multiplier)
+    table = exp_on_negative_values(rescaled, integer_bits)
+    return np.where(diff >= diff_min, table, 0).astype(np.int64)

@@ -23,6 +23,7 @@ from .. import optimizers as _optimizers  # noqa: F401  (registers Ranger, Delay
 from .attention import COMPACT_OPTIONS, PAPER_OPTIONS, build_attention
 from .convnets import build_allconvnet, build_sconvnet
 from .layers import FeedForwardAttention, HardMish, LayerNorm, Mish
+from .lstm_fin import LSTM_FIN_OPTIONS, build_lstm_fin
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ _REGISTRY: dict[str, ModelSpec] = {
     "sconvnet": ModelSpec(build_sconvnet, {}, "image"),
     "allconvnet": ModelSpec(build_allconvnet, {}, "image"),
     # "edge": ModelSpec(build_edge, EDGE_OPTIONS, "sequence"),          (issue 6)
-    # "lstm-fin": ModelSpec(build_lstm_fin, LSTM_FIN_OPTIONS, "sequence"),
+    "lstm-fin": ModelSpec(build_lstm_fin, LSTM_FIN_OPTIONS, "sequence"),  # tf_keras; trained by training/fin.py
 }
 
 MODEL_NAMES: tuple[str, ...] = tuple(_REGISTRY)

@@ -81,7 +81,7 @@ static inline int32_t mye_shl_sat(int32_t x, int shift)
 /* ---- the two core primitives ------------------------------------------ */
 
 /*
- * round(a * b / 2^31) with ties away from zero, saturated: the only overflow,
+ * round(a * b / 2^31) with ties rounded upwards (the reference nudge), saturated: the only overflow,
  * INT32_MIN * INT32_MIN, returns INT32_MAX.
  */
 static inline int32_t mye_sat_rounding_doubling_high_mul(int32_t a, int32_t b)

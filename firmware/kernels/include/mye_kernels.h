@@ -57,9 +57,14 @@ typedef struct {
     int32_t activation_max;
 } mye_conv2d_params_t;
 
-/* CONV_2D, per-channel int8. bias may be NULL. */
+/*
+ * CONV_2D, per-channel int8. `bias` must already hold
+ * bias[oc] + input_offset * sum(filter[oc]) (int32, wrapping), as the generator
+ * writes it; it may be NULL only when that is zero for every channel.
+ * `scratch` holds filter_height * filter_width * input_depth bytes.
+ */
 void mye_conv2d_s8(const mye_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
-                   const int32_t *bias, int8_t *output);
+                   const int32_t *bias, int8_t *scratch, int8_t *output);
 
 typedef struct {
     int32_t batches;

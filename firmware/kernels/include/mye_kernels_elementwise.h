@@ -198,18 +198,20 @@ typedef struct {
 #define MYE_LSTM_GATE_CELL 2
 #define MYE_LSTM_GATE_OUTPUT 3
 
-/* Scratch bytes mye_lstm_s8 needs (int16 cell state and gate buffers, int8 hidden state). */
-#define MYE_LSTM_SCRATCH_BYTES(batches, state_dim) \
-    ((int32_t)(batches) * (state_dim) * 3 + 4 * (int32_t)(state_dim) * 2)
+/* Scratch bytes mye_lstm_s8 needs: four int16 gate buffers of state_dim. */
+#define MYE_LSTM_SCRATCH_BYTES(state_dim) (8 * (int32_t)(state_dim))
 
 /*
- * Runs the whole sequence from a zero hidden and cell state (the state lives
- * in `scratch`, so every call starts afresh, like a freshly reset TFLM
- * interpreter) and writes the hidden state of every step to `output`
- * ([batch][time][state] or [time][batch][state] as the input).
- * `scratch` must be 2-byte aligned.
+ * Runs the whole sequence, writing the hidden state of every step to
+ * `output` ([batch][time][state] or [time][batch][state], as the input).
+ * `hidden_state` (int8, [batch][state]) and `cell_state` (int16) are the
+ * op's variable tensors: read as the initial state and left holding the
+ * final one, so the state carries over between calls exactly as in TFLM
+ * until the caller resets it (hidden = its zero point, cell = 0).
+ * `scratch` holds MYE_LSTM_SCRATCH_BYTES(state_dim) bytes, 2-byte aligned.
  */
-void mye_lstm_s8(const mye_lstm_params_t *p, const int8_t *input, int8_t *output, void *scratch);
+void mye_lstm_s8(const mye_lstm_params_t *p, const int8_t *input, int8_t *hidden_state,
+                 int16_t *cell_state, int8_t *output, int16_t *scratch);
 
 #ifdef __cplusplus
 }

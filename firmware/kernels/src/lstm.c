@@ -181,27 +181,23 @@ static void lstm_step(const mye_lstm_params_t *p, const int8_t *x, int8_t *h, in
     }
 }
 
-void mye_lstm_s8(const mye_lstm_params_t *p, const int8_t *input, int8_t *output, void *scratch)
+void mye_lstm_s8(const mye_lstm_params_t *p, const int8_t *input, int8_t *hidden_state,
+                 int16_t *cell_state, int8_t *output, int16_t *scratch)
 {
     const int32_t n = p->state_dim;
-    int16_t *cell = (int16_t *)scratch;                 /* [batches][state] */
-    int16_t *forget = cell + p->batches * n;            /* 4 gate buffers of [state] */
+    int16_t *forget = scratch;                          /* 4 gate buffers of [state] */
     int16_t *in_gate = forget + n;
     int16_t *cell_gate = in_gate + n;
     int16_t *tmp = cell_gate + n;
-    int8_t *hidden = (int8_t *)(tmp + n);               /* [batches][state] */
     int32_t b;
     int32_t t;
     int32_t i;
-    for (i = 0; i < p->batches * n; ++i) {
-        cell[i] = 0;
-        hidden[i] = (int8_t)p->hidden_zero_point;
-    }
     for (b = 0; b < p->batches; ++b) {
+        int8_t *h = hidden_state + b * n;
+        int16_t *c = cell_state + b * n;
         for (t = 0; t < p->time_steps; ++t) {
             const int32_t row = p->time_major ? t * p->batches + b : b * p->time_steps + t;
-            int8_t *h = hidden + b * n;
-            lstm_step(p, input + row * p->input_dim, h, cell + b * n, forget, in_gate, cell_gate, tmp);
+            lstm_step(p, input + row * p->input_dim, h, c, forget, in_gate, cell_gate, tmp);
             for (i = 0; i < n; ++i) {
                 output[row * n + i] = h[i];
             }
