@@ -19,7 +19,6 @@ the report, which is written with everything collected so far.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,7 +27,7 @@ import numpy as np
 from . import checks as ck
 from .energy import estimate_energy
 from .latency import latency_table
-from .multiboard import (BenchAbort, BoardLink, WindowStore, board_targets, run_shards, run_stream)
+from .multiboard import BoardLink, Interrupted, WindowStore, board_targets, run_shards, run_stream
 from .report import Report, write_report
 from .windows import RecordedWindows, load_windows
 
@@ -110,15 +109,21 @@ def run_bench(board: str, firmware: Path, windows: Path, out: Path, boards: int 
     stream_hops: list[Any] = []
     stream_error: str | None = None
     outcomes: list[Any] = []
-    infer_seconds = 0.0
-    started = time.monotonic()
+    stream_sent = 0
+    interrupted: Interrupted | None = None
     try:
-        outcomes = run_shards(links, recorded, store, max_reconnects, progress)
-        infer_seconds = time.monotonic() - started
+        try:
+            outcomes = run_shards(links, recorded, store, max_reconnects, progress)
+        except Interrupted as stop:  # write what was collected, then stop
+            interrupted, outcomes = stop, stop.outcomes
+            raise
         healthy = [link for link, o in zip(links, outcomes) if o.abort is None and link.info]
         main = healthy[0] if healthy else None
         samples = _stream_samples(recorded, stream_seconds)
-        if main is not None and samples is not None and len(samples):
+        if samples is not None and main is None:
+            stream_error = "no board left to run STREAM"
+        elif samples is not None and len(samples):
+            stream_sent = len(samples)
             try:
                 stream_hops, incidents = main.call(run_stream, main, samples, max_reconnects,
                                                    chunk_timeout=wait * 4)
@@ -127,6 +132,8 @@ def run_bench(board: str, firmware: Path, windows: Path, out: Path, boards: int 
                 stream_error = f"{type(err).__name__}: {err}"
         figures["bench"] = main.call(_bench_figures, main, recorded, bench_runs, ppk2_port, wait) \
             if main is not None else {}
+    except Interrupted:
+        stream_error = "interrupted before STREAM"
     finally:
         for link in links:
             link.shutdown()
@@ -136,8 +143,8 @@ def run_bench(board: str, firmware: Path, windows: Path, out: Path, boards: int 
     figures["link"] = {link.name: {"connects": link.connects, "recoveries": link.recoveries}
                        for link in links}
     figures["shards"] = [vars(o) for o in outcomes]
-    report = _judge(recorded, store, outcomes, infos, stream_hops, stream_error, figures,
-                    infer_seconds, min_stream_agreement, links)
+    report = _judge(recorded, store, outcomes, infos, stream_hops, stream_sent, stream_error,
+                    figures, min_stream_agreement)
     first_info = next(iter(infos.values()), None)
     unit = first_info.cycle_unit.name.lower() if first_info is not None else "cycles"
     confusion = None
@@ -154,6 +161,8 @@ def run_bench(board: str, firmware: Path, windows: Path, out: Path, boards: int 
             word = {True: "PASS", False: "FAIL", None: "SKIP"}[item.passed]
             print(f"  {word:4} {item.name:11} {item.summary}")
         print(f"HIL bench {'PASSED' if report.passed else 'FAILED'}; report: {out / 'report.html'}")
+    if interrupted is not None:
+        raise KeyboardInterrupt(f"interrupted; partial report in {out}")
     return report
 
 
@@ -197,9 +206,21 @@ def _measure_ppk2(link: BoardLink, recorded: RecordedWindows, port: str, wait: f
                                                               info.clock_hz), 4)}
 
 
+def _throughput(outcomes: list[Any]) -> ck.CheckResult:
+    """Windows per second from the first INFER sent to the last answer (QEMU start-up and
+    the first connection left out; recoveries mid-run included)."""
+    timed = [o for o in outcomes if o.first_sent is not None and o.last_answer is not None]
+    per_board = {f"board {o.board}": round(o.answered / (o.last_answer - o.first_sent), 3)
+                 for o in timed if o.last_answer > o.first_sent}
+    if not timed:
+        return ck.check_throughput(0, 0.0, per_board)
+    seconds = max(o.last_answer for o in timed) - min(o.first_sent for o in timed)
+    return ck.check_throughput(sum(o.answered for o in timed), seconds, per_board)
+
+
 def _judge(recorded: RecordedWindows, store: WindowStore, outcomes: list[Any], infos: dict[str, Any],
-           stream_hops: list[Any], stream_error: str | None, figures: dict[str, Any],
-           infer_seconds: float, min_stream_agreement: float, links: list[BoardLink]) -> Report:
+           stream_hops: list[Any], stream_sent: int, stream_error: str | None,
+           figures: dict[str, Any], min_stream_agreement: float) -> Report:
     """Every check on what was collected; figures gathered for the report."""
     aborts = [o.abort for o in outcomes if o.abort]
     incidents = [text for o in outcomes for text in o.incidents]
@@ -233,12 +254,12 @@ def _judge(recorded: RecordedWindows, store: WindowStore, outcomes: list[Any], i
         results.append(ck.skipped("stream", "the windows file holds no recorded stream"))
     elif stream_error is not None:
         results.append(ck.CheckResult("stream", False, f"STREAM failed: {stream_error}"))
-    elif not stream_hops and not info:
-        results.append(ck.CheckResult("stream", False, "no board left to run STREAM"))
+    elif stream_sent == 0:
+        results.append(ck.skipped("stream", "stream_seconds is 0: no STREAM sent"))
     else:
         results.append(ck.check_stream([(h.position, h.predicted) for h in stream_hops],
                                        stream.positions, stream.expected, stream.expected_board,
-                                       stream.labels, min_stream_agreement))
+                                       stream.labels, min_stream_agreement, stream_sent))
 
     board_name = info.board if info is not None else "?"
     medians = {row["stage"]: row["median"] for row in rows}
@@ -254,8 +275,6 @@ def _judge(recorded: RecordedWindows, store: WindowStore, outcomes: list[Any], i
         results.append(ck.check_energy(estimate, ppk2, board_name))
     figures["energy"] = {"estimate": estimate, "measured": ppk2}
 
-    answered = int(store.answered.sum())
-    per_board = {f"board {o.board}": (o.answered / o.seconds if o.seconds > 0 else 0.0) for o in outcomes}
-    results.append(ck.check_throughput(answered, infer_seconds, per_board))
+    results.append(_throughput(outcomes))
     figures["throughput"] = results[-1].details
     return Report(results, figures)

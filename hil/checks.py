@@ -150,8 +150,12 @@ def check_latency(rows: list[dict[str, Any]], unit: str) -> CheckResult:
 
 def check_stream(device: list[tuple[int, int]], expected_positions: np.ndarray,
                  expected_host: np.ndarray, expected_board: np.ndarray | None,
-                 labels: np.ndarray, min_host_agreement: float) -> CheckResult:
+                 labels: np.ndarray, min_host_agreement: float,
+                 samples_sent: int | None = None) -> CheckResult:
     """STREAM predictions against the host's, hop by hop.
+
+    ``samples_sent``: how much of the recorded stream went to the board; every
+    hop the host expects within it must come back (default: the whole stream).
 
     With the board-preprocessing reference (bit-exact with the firmware) every
     hop must match it; without it, agreement with the training preprocessing
@@ -161,14 +165,16 @@ def check_stream(device: list[tuple[int, int]], expected_positions: np.ndarray,
     positions = np.array([p for p, _ in device], dtype=np.int64)
     predicted = np.array([c for _, c in device], dtype=np.int64)
     k = len(device)
-    details: dict[str, Any] = {"hops": k, "positions_match": False}
+    due = len(expected_positions) if samples_sent is None else \
+        int(np.sum(expected_positions <= samples_sent))
+    details: dict[str, Any] = {"hops": k, "expected_hops": due, "positions_match": False}
     if k == 0:
         return CheckResult("stream", False, "the board returned no STREAM predictions", details)
-    if k > len(expected_positions) or not np.array_equal(positions, expected_positions[:k]):
+    if k != due or not np.array_equal(positions, expected_positions[:k]):
         details["first_positions"] = positions[:10].tolist()
-        return CheckResult("stream", False, f"STREAM hops fired at other positions than the host's "
-                           f"(first: {positions[:5].tolist()} vs {expected_positions[:5].tolist()})",
-                           details)
+        return CheckResult("stream", False, f"the board returned {k} hops, the host expects {due}; "
+                           f"first positions {positions[:5].tolist()} vs "
+                           f"{expected_positions[:5].tolist()}", details)
     details["positions_match"] = True
     host_agree = float(np.mean(predicted == expected_host[:k]))
     details.update(host_agreement=host_agree,

@@ -198,26 +198,37 @@ class ShardOutcome:
     first: int
     stop: int
     answered: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the shard, connecting and recovering included
+    first_sent: float | None = None  # monotonic time the first INFER went out
+    last_answer: float | None = None  # monotonic time the last verified answer came in
     incidents: list[str] = field(default_factory=list)
     abort: str | None = None
 
 
 def infer_shard(link: BoardLink, windows: RecordedWindows, first: int, stop: int, store: WindowStore,
-                on_answer: Callable[[], None], max_reconnects: int = 3) -> ShardOutcome:
-    """INFER every window first..stop-1 on one board, recovering from link faults."""
+                on_answer: Callable[[], None], max_reconnects: int = 3,
+                halt: threading.Event | None = None) -> ShardOutcome:
+    """INFER every window first..stop-1 on one board, recovering from link faults.
+
+    ``halt`` (set by Ctrl-C in the main thread) ends the shard after the
+    window in flight, keeping every answer stored so far.
+    """
     outcome = ShardOutcome(link.index, first, stop)
     started = time.monotonic()
     failures_in_a_row = 0
     index = first
     try:
         while index < stop:
+            if halt is not None and halt.is_set():
+                raise BenchAbort(f"{link.name}: interrupted at window #{index}")
             if store.answered[index]:
                 index += 1
                 continue
             try:
                 if link.client is None:
                     link.connect()
+                if outcome.first_sent is None:
+                    outcome.first_sent = time.monotonic()
                 reply = link.client.infer(windows.x_int8[index], preprocessed=True)
             except ModelMismatch:
                 raise
@@ -239,6 +250,7 @@ def infer_shard(link: BoardLink, windows: RecordedWindows, first: int, stop: int
                     link.close()
                 continue
             store.put(index, link.index, reply)
+            outcome.last_answer = time.monotonic()
             outcome.answered += 1
             failures_in_a_row = 0
             on_answer()
@@ -267,22 +279,40 @@ def run_shards(links: list[BoardLink], windows: RecordedWindows, store: WindowSt
                 bar.update(1)
 
     outcomes: list[ShardOutcome | None] = [None] * len(bounds)
+    halt = threading.Event()
 
     def work(slot: int) -> None:
         first, stop = bounds[slot]
         try:
             outcomes[slot] = infer_shard(links[slot], windows, first, stop, store, tick,
-                                         max_reconnects)
+                                         max_reconnects, halt)
         except BaseException as err:  # noqa: BLE001 - a thread must not die unreported
             outcomes[slot] = ShardOutcome(links[slot].index, first, stop,
                                           abort=f"{links[slot].name}: {type(err).__name__}: {err}")
 
     futures = [links[slot]._worker.submit(work, slot) for slot in range(len(bounds))]
+    interrupted = False
     for future in futures:
-        future.result()
+        while True:
+            try:
+                future.result()
+                break
+            except KeyboardInterrupt:  # let every board finish its window in flight
+                interrupted = True
+                halt.set()
     if bar is not None:
         bar.close()
+    if interrupted:
+        raise Interrupted([o for o in outcomes if o is not None])
     return [o for o in outcomes if o is not None]
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during the INFER phase; ``outcomes`` holds what every board did until then."""
+
+    def __init__(self, outcomes: list[ShardOutcome]) -> None:
+        super().__init__("interrupted")
+        self.outcomes = outcomes
 
 
 def run_stream(link: BoardLink, samples: np.ndarray, max_reconnects: int = 3,

@@ -90,9 +90,13 @@ def test_cycle_counter_counts_instructions_across_systick_wraps(board: str, tmp_
         try:
             read_banner(link, timeout=10.0)
             lines = [link.readline().decode() for _ in range(4)]
+            stack_line = link.readline().decode()
         finally:
             link.close()
         assert qemu.wait(timeout=20.0) == 0  # semihosting exit code of main()
+    stack = dict(item.split("=") for item in stack_line.split()[1:])
+    # Measured from the stack painted at reset: some was used, far less than reserved.
+    assert 0 < int(stack["used"]) < 2048 and int(stack["size"]) == load_board(board).stack_bytes
     for line in lines:
         match = re.match(r"timing iterations=(\d+) measured=(\d+) unit=(\w+)", line)
         assert match, line

@@ -66,3 +66,44 @@ def test_info_infer_bench_on_emulated_board(board: str, tmp_path: Path) -> None:
         assert bench.network.min >= 4 * WEIGHTS  # at least a load, load, multiply-add, branch per weight
     finally:
         client.close()
+
+
+def _recorded_stream(source: str, n: int) -> np.ndarray:
+    if source == "synthetic":
+        rng = np.random.default_rng(8)
+        envelope = np.repeat(rng.uniform(1.0, 40.0, (n // 50 + 1, 16)), 50, axis=0)[:n]
+        return (rng.standard_normal((n, 16)) * envelope).astype(np.float32)
+    from conftest import find_ninapro_db5
+
+    folder = find_ninapro_db5()
+    if folder is None:
+        pytest.skip("NinaPro DB5 recordings are absent (../shared/data/ninapro-db5 or MYOEDGE_SHARED_DATA)")
+    from scipy.io import loadmat
+
+    emg = loadmat(folder / "S1_E1_A1.mat", variable_names=["emg"])["emg"]
+    return np.asarray(emg[30000:30000 + n], dtype=np.float32)
+
+
+@pytest.mark.parametrize("source", ["synthetic", pytest.param("db5", marks=pytest.mark.realdata)])
+def test_stream_predictions_equal_host_reference(source: str, tmp_path: Path) -> None:
+    """STREAM a recorded stream: every hop's prediction is the one the host reference gives."""
+    from myoedge.board_preprocess import BoardPreprocessor
+    from myoedge.firmware_build import build_firmware
+    from myoedge.host.client import open_board
+
+    stream = _recorded_stream(source, 52 + 5 * 60)
+    model = dummy_model(tmp_path / "model", weight_bytes=WEIGHTS, arena_bytes=1024)
+    build = build_firmware("mps2-an386", model, tmp_path / "fw")
+    params = params_from_manifest(model / "model_manifest.h")
+    client = open_board(f"qemu:mps2-an386:{build.elf}", timeout=20.0)
+    try:
+        predictions = client.stream(stream, chunk=37, reset=True)  # chunks that do not line up with hops
+    finally:
+        client.close()
+    _values, windows = BoardPreprocessor(params).push(stream)
+    expected_scores = [dummy_scores(WEIGHTS, w) for w in windows]
+    assert len(predictions) == len(windows) == 61
+    assert [p.position for p in predictions] == list(range(52, len(stream) + 1, 5))
+    assert [p.predicted for p in predictions] == [int(np.argmax(s)) for s in expected_scores]
+    as_int8 = [((p.score + 128) % 256) - 128 for p in predictions]  # whether decoded signed or not
+    assert as_int8 == [int(s[int(np.argmax(s))]) for s in expected_scores]

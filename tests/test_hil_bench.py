@@ -276,3 +276,24 @@ def test_board_targets_and_shards(tmp_path: Path) -> None:
         board_targets("qemu:mps2-an386", tmp_path / "missing", 1)
     assert shard_bounds(10, 3) == [(0, 3), (3, 7), (7, 10)]
     assert shard_bounds(2, 5) == [(0, 1), (1, 2)]
+
+
+def test_ctrl_c_keeps_the_collected_results(windows_file: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    class SlowModel(StubModel):
+        def __call__(self, window: np.ndarray) -> np.ndarray:
+            time.sleep(0.02)
+            return super().__call__(window)
+
+    board, server = _serve(model=SlowModel())
+    timer = threading.Timer(0.6, lambda: os.kill(os.getpid(), signal.SIGINT))
+    with server:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt, match="partial report"):
+            _bench(server.url, windows_file, tmp_path / "r")
+    saved = json.loads((tmp_path / "r" / "report.json").read_text())
+    complete = next(c for c in saved["checks"] if c["name"] == "complete")
+    assert saved["passed"] is False and "interrupted at window" in complete["summary"]
+    assert 0 < complete["details"]["answered"] < N_WINDOWS

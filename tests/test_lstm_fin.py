@@ -41,7 +41,8 @@ from myoedge.training.models.lstm_fin import (  # noqa: E402
 from myoedge.training.recording import ElectrodeLayout, Recording  # noqa: E402
 from myoedge.training.windows import WindowSet  # noqa: E402
 
-SMALL_FAITHFUL = {"variant": "faithful", "hidden": 4, "lstm_layers": 2, "fin_outputs": 9, "cnn_filters": [4, 4]}
+# faithful layout (a FIN per feature, copies, concatenation) with tiny FINs, so tests build fast
+SMALL_FAITHFUL = {"variant": "faithful", "hidden": 2, "lstm_layers": 1, "fin_outputs": 9, "cnn_filters": [2, 2]}
 
 
 # ------------------------------------------------------------------ feature targets
@@ -138,7 +139,8 @@ def test_faithful_fin_and_classifier_shapes_and_parameter_counts() -> None:
     # 2 bidirectional layers of 32 and one backward layer of 32, then Linear(32 -> 12)
     lstm = lambda i, h: 4 * h * (i + h + 1)  # noqa: E731
     assert fin.count_params() == 2 * lstm(1, 32) + 2 * lstm(64, 32) + lstm(64, 32) + 32 * 12 + 12
-    model = build_lstm_fin((600, 12), 17)
+    # the CNN depends only on the channels and the 12 copies: tiny FINs keep the build fast
+    model = build_lstm_fin((600, 12), 17, hidden=2, lstm_layers=1)
     assert model.output_shape == (None, 17)
     assert model.get_layer("feature_map").output_shape == (None, 12, 12, 4)
     cnn = [model.get_layer(n) for n in ("conv1", "bn1", "act1", "conv2", "bn2", "act2", "conv3", "bn3", "act3")]
@@ -187,11 +189,11 @@ def test_transferred_fins_feed_the_cnn_channel_by_channel(tmp_path) -> None:
     loaded, _ = load_fins(tmp_path, SMALL_FAITHFUL)
     model = build_lstm_fin((window, channels), 17, fins=loaded, **SMALL_FAITHFUL)
     x = np.random.default_rng(3).standard_normal((2, window, channels)).astype(np.float32)
-    feature_map = tfk.Model(model.input, model.get_layer("feature_map").output).predict(x, verbose=0)
+    feature_map = tfk.Model(model.input, model.get_layer("feature_map").output)(x, training=False).numpy()
     assert feature_map.shape == (2, channels, 9, 4)
     for f, fin in enumerate(fins):  # the original (saved) FINs, applied to each channel alone
         for c in range(channels):
-            expected = fin.predict(x[:, :, c : c + 1], verbose=0)  # (2, 9 copies)
+            expected = fin(x[:, :, c : c + 1], training=False).numpy()  # (2, 9 copies)
             np.testing.assert_allclose(feature_map[:, c, :, f], expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="other options"):
         load_fins(tmp_path, {**SMALL_FAITHFUL, "hidden": 5})
@@ -258,6 +260,7 @@ def tiny_delsys(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_cli_train_lstm_fin_writes_a_run_folder_the_quantizer_reads(tiny_delsys, tmp_path, capsys) -> None:
     from myoedge.cli import main
     from myoedge.quantize.pipeline import load_run
@@ -286,6 +289,7 @@ def test_cli_train_lstm_fin_writes_a_run_folder_the_quantizer_reads(tiny_delsys,
     assert probabilities.shape == (3, 17)
 
 
+@pytest.mark.slow
 def test_cli_pretrain_stage_then_transfer_stage(tiny_delsys, tmp_path) -> None:
     from myoedge.training.fin import train_fin_run
 

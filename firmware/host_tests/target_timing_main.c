@@ -2,7 +2,8 @@
  * target_timing_main.c - a firmware main() for the timing test: counts a loop
  * of known length with board_cycles() and prints
  *   "timing iterations=<n> measured=<count> unit=<unit>\r\n"
- * for each length, then exits through semihosting. The loop is two
+ * for each length, then "stack used=<bytes> size=<bytes>", and exits
+ * through semihosting. The loop is two
  * instructions per iteration (subs + bne), so under QEMU -icount the
  * measured instruction count must be about 2 * n.
  */
@@ -11,6 +12,7 @@
 
 #include "app.h"
 #include "board.h"
+#include "startup.h"
 
 static void write_text(const char *text) { board_uart_write((const uint8_t *)text, strlen(text)); }
 
@@ -51,5 +53,10 @@ int main(void)
         write_text(board_cycle_unit());
         write_text("\r\n");
     }
+    write_text("stack used=");
+    write_decimal(mye_stack_used_bytes());
+    write_text(" size=");
+    write_decimal(mye_stack_size_bytes());
+    write_text("\r\n");
     return 0;
 }

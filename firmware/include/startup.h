@@ -28,6 +28,12 @@ typedef struct {
  * framed error. Runs in the fault handler: polled I/O only. */
 void mye_fault_report(const mye_fault_info_t *fault);
 
+/* Deepest main-stack use since reset (bytes), from the stack painted at
+ * reset: a measured figure for the size report / INFO, next to the
+ * reserved size. */
+uint32_t mye_stack_used_bytes(void);
+uint32_t mye_stack_size_bytes(void);
+
 /* Called with the external IRQ number for every enabled interrupt; boards
  * that use interrupts override this weak default. */
 void board_irq_handler(uint32_t irq);

@@ -19,7 +19,9 @@
 #include "startup.h"
 
 /* Symbols from the linker script (firmware/boards/common_sections.ld). */
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
+extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _sstack, _estack;
+
+#define STACK_PAINT 0xA5A5A5A5u
 
 int main(void);
 
@@ -62,6 +64,12 @@ __attribute__((section(".isr_vector"), used)) void (*const mye_vector_table[16 +
 
 void Reset_Handler(void)
 {
+    /* Paint the unused stack so mye_stack_used_bytes() can find the
+     * high-water mark (stop 64 bytes below this frame). */
+    uint32_t here;
+    for (uint32_t *word = &_sstack; word < (uint32_t *)((uintptr_t)&here - 64u); ++word) {
+        *word = STACK_PAINT;
+    }
     uint32_t *src = &_sidata;
     for (uint32_t *dst = &_sdata; dst < &_edata; ++dst, ++src) {
         *dst = *src;
@@ -78,6 +86,20 @@ void Reset_Handler(void)
     __asm__ volatile("dsb 0xF\n isb 0xF" ::: "memory");
     int code = main();
     board_exit(code);
+}
+
+uint32_t mye_stack_used_bytes(void)
+{
+    const uint32_t *word = &_sstack;
+    while (word < &_estack && *word == STACK_PAINT) {
+        ++word;
+    }
+    return (uint32_t)((uintptr_t)&_estack - (uintptr_t)word);
+}
+
+uint32_t mye_stack_size_bytes(void)
+{
+    return (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_sstack);
 }
 
 /* ---- fault reporting --------------------------------------------------- */

@@ -86,15 +86,16 @@ def downscale_to_q15(multiplier: int) -> int:
 
 
 def hard_swish_fields(ctx: EmitContext, op: OpInfo) -> dict[str, int]:
-    """``mye_hard_swish_params_t`` (TFLM HardSwishPrepare, float32 ratios)."""
+    """``mye_hard_swish_params_t`` (TFLM HardSwishPrepare; scales float32, ratios in double)."""
     src = ctx.graph.tensors[op.inputs[0]]
     dst = ctx.graph.tensors[op.outputs[0]]
     hires_input_scale = np.float32(1.0 / 128.0) * scale_f32(ctx, op.inputs[0])
     reluish_scale = np.float32(3.0 / 32768.0)
-    output_multiplier, output_exponent = quantize_multiplier(float(np.float32(hires_input_scale / scale_f32(ctx, op.outputs[0]))))
+    # TFLM divides these in double (checked against the interpreter: float32 quotients differ).
+    output_multiplier, output_exponent = quantize_multiplier(float(hires_input_scale) / float(scale_f32(ctx, op.outputs[0])))
     if output_exponent > 0:
         raise fail(ctx, op, f"output multiplier exponent {output_exponent} > 0 (TFLM refuses it too)")
-    reluish_multiplier, reluish_exponent = quantize_multiplier(float(np.float32(hires_input_scale / reluish_scale)))
+    reluish_multiplier, reluish_exponent = quantize_multiplier(float(hires_input_scale) / float(reluish_scale))
     return {
         "size": src.num_elements,
         "input_zero_point": src.zero_point,

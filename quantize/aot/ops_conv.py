@@ -242,9 +242,9 @@ def emit_depthwise_conv2d(op: OpInfo, ctx: EmitContext) -> KernelCall:
     code = (
         _struct("mye_depthwise_conv2d_params_t", name, fields)
         + f"\n    mye_depthwise_conv2d_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(w_i)}, "
-        f"{_bias(ctx, op, 2)}, {ctx.tensor(y_i)});"
+        f"{_bias(ctx, op, 2)}, (int32_t *){ctx.scratch()}, {ctx.tensor(y_i)});"
     )
-    return KernelCall(code=code, kernel="mye_depthwise_conv2d_s8")
+    return KernelCall(code=code, kernel="mye_depthwise_conv2d_s8", scratch_bytes=4 * oc)
 
 
 @register("FULLY_CONNECTED")

@@ -44,6 +44,7 @@ EDGE_OPTIONS: dict[str, Any] = {
     "separable": False,
     "feature_multiplier": 0,
     "feature_kernel": 5,
+    "feature_pool": 1,
     "head_units": 64,
     "dropout": 0.2,
 }
@@ -72,6 +73,7 @@ def build_edge(
     separable: bool = False,
     feature_multiplier: int = 0,
     feature_kernel: int = 5,
+    feature_pool: int = 1,
     head_units: int = 64,
     dropout: float = 0.2,
     name: str = "edge",
@@ -94,7 +96,7 @@ def build_edge(
     if n_classes < 2:
         raise ValueError(f"n_classes must be at least 2, got {n_classes}")
     steps, channels = (int(d) for d in input_shape)
-    time_left = steps
+    time_left = steps // int(feature_pool) if feature_multiplier > 0 else steps
     for pool in pools:
         if pool < 1 or time_left // pool < 1:
             raise ValueError(f"edge model: pools {pools} shrink {steps} time steps below one")
@@ -107,6 +109,8 @@ def build_edge(
                                          use_bias=False, name="channel_filters")(x)
         x = keras.layers.BatchNormalization(name="channel_norm")(x)
         x = keras.layers.ReLU(name="channel_relu")(x)
+        if feature_pool > 1:
+            x = keras.layers.AveragePooling2D((int(feature_pool), 1), name="channel_pool")(x)
     for index, (units, kernel, pool) in enumerate(zip(filters, kernel_sizes, pools)):
         x = _conv_stage(x, index, int(units), int(kernel), int(pool), bool(separable))
     x = keras.layers.GlobalAveragePooling2D(name="mean_over_time")(x)

@@ -90,9 +90,12 @@ typedef struct {
     int32_t activation_max;
 } mye_depthwise_conv2d_params_t;
 
-/* DEPTHWISE_CONV_2D, per-channel int8. bias may be NULL. */
+/*
+ * DEPTHWISE_CONV_2D, per-channel int8. bias may be NULL. `scratch` holds one
+ * int32 accumulator per output channel (4 * output_depth bytes, 4-aligned).
+ */
 void mye_depthwise_conv2d_s8(const mye_depthwise_conv2d_params_t *p, const int8_t *input,
-                             const int8_t *filter, const int32_t *bias, int8_t *output);
+                             const int8_t *filter, const int32_t *bias, int32_t *scratch, int8_t *output);
 
 /* ---- fully_connected.c ------------------------------------------------------ */
 

@@ -72,17 +72,21 @@ void mye_conv2d_s8(const mye_conv2d_params_t *p, const int8_t *input, const int8
 }
 
 void mye_depthwise_conv2d_s8(const mye_depthwise_conv2d_params_t *p, const int8_t *input,
-                             const int8_t *filter, const int32_t *bias, int8_t *output)
+                             const int8_t *filter, const int32_t *bias, int32_t *scratch, int8_t *output)
 {
     const int32_t in_h = p->input_height;
     const int32_t in_w = p->input_width;
     const int32_t in_c = p->input_depth;
-    const int32_t out_c = in_c * p->depth_multiplier;
+    const int32_t mult = p->depth_multiplier;
+    const int32_t out_c = in_c * mult;
+    const int32_t input_offset = p->input_offset;
+    int32_t *acc = scratch; /* one accumulator per output channel of the current pixel */
     int32_t b;
     int32_t oy;
     int32_t ox;
     int32_t ic;
     int32_t m;
+    int32_t oc;
     int32_t fy;
     int32_t fx;
     for (b = 0; b < p->batches; ++b) {
@@ -91,35 +95,49 @@ void mye_depthwise_conv2d_s8(const mye_depthwise_conv2d_params_t *p, const int8_
             for (ox = 0; ox < p->output_width; ++ox) {
                 const int32_t in_x0 = ox * p->stride_width - p->pad_width;
                 int8_t *out_px = output + ((b * p->output_height + oy) * p->output_width + ox) * out_c;
-                for (ic = 0; ic < in_c; ++ic) {
-                    for (m = 0; m < p->depth_multiplier; ++m) {
-                        const int32_t oc = ic * p->depth_multiplier + m;
-                        int32_t acc = 0;
-                        for (fy = 0; fy < p->filter_height; ++fy) {
-                            const int32_t iy = in_y0 + p->dilation_height * fy;
-                            if (iy < 0 || iy >= in_h) {
-                                continue;
-                            }
-                            for (fx = 0; fx < p->filter_width; ++fx) {
-                                const int32_t ix = in_x0 + p->dilation_width * fx;
-                                int32_t x;
-                                int32_t w;
-                                if (ix < 0 || ix >= in_w) {
-                                    continue;
-                                }
-                                x = (int32_t)input[((b * in_h + iy) * in_w + ix) * in_c + ic];
-                                w = (int32_t)filter[(fy * p->filter_width + fx) * out_c + oc];
-                                acc += w * (x + p->input_offset);
-                            }
-                        }
-                        if (bias != 0) {
-                            acc += bias[oc];
-                        }
-                        acc = mye_mul_by_quantized_multiplier(acc, p->output_multiplier[oc],
-                                                              (int)p->output_shift[oc]);
-                        acc += p->output_offset;
-                        out_px[oc] = (int8_t)mye_clamp_s32(acc, p->activation_min, p->activation_max);
+                for (oc = 0; oc < out_c; ++oc) {
+                    acc[oc] = 0;
+                }
+                /* Taps outside the image are skipped: they contribute zero. */
+                for (fy = 0; fy < p->filter_height; ++fy) {
+                    const int32_t iy = in_y0 + p->dilation_height * fy;
+                    if (iy < 0 || iy >= in_h) {
+                        continue;
                     }
+                    for (fx = 0; fx < p->filter_width; ++fx) {
+                        const int32_t ix = in_x0 + p->dilation_width * fx;
+                        const int8_t *in_px;
+                        const int8_t *taps;
+                        if (ix < 0 || ix >= in_w) {
+                            continue;
+                        }
+                        in_px = input + ((b * in_h + iy) * in_w + ix) * in_c;
+                        taps = filter + (fy * p->filter_width + fx) * out_c;
+                        if (mult == 1) {
+                            for (ic = 0; ic < in_c; ++ic) {
+                                acc[ic] += (int32_t)taps[ic] * ((int32_t)in_px[ic] + input_offset);
+                            }
+                        } else {
+                            /* Output channel ic * mult + m reads input channel ic. */
+                            int32_t *a = acc;
+                            const int8_t *w = taps;
+                            for (ic = 0; ic < in_c; ++ic) {
+                                const int32_t x = (int32_t)in_px[ic] + input_offset;
+                                for (m = 0; m < mult; ++m) {
+                                    *a++ += (int32_t)(*w++) * x;
+                                }
+                            }
+                        }
+                    }
+                }
+                for (oc = 0; oc < out_c; ++oc) {
+                    int32_t sum = acc[oc];
+                    if (bias != 0) {
+                        sum += bias[oc];
+                    }
+                    sum = mye_mul_by_quantized_multiplier(sum, p->output_multiplier[oc], (int)p->output_shift[oc]);
+                    sum += p->output_offset;
+                    out_px[oc] = (int8_t)mye_clamp_s32(sum, p->activation_min, p->activation_max);
                 }
             }
         }
