@@ -409,112 +409,170 @@ def _float_op(opcode: str, a: np.ndarray, b: np.ndarray | None, beta: float = 1.
     raise ValueError(opcode)
 
 
-def random_chain_model(rng: np.random.Generator, opcodes: Sequence[str], length: int,
-                       max_reductions: int = 1) -> bytes:
-    """One int8 input -> ``length`` random ops drawn from ``opcodes`` -> one int8 output.
+class RandomOpBuilder:
+    """Adds random int8 ops to a ModelWriter, choosing output quantisation like calibration.
 
-    Float samples are pushed through the chain and every output scale / zero
-    point is chosen from them, as calibration would, so the int8 values stay
-    informative. Binary ops take a constant (broadcast or full) or an earlier
-    tensor of the chain as second operand. RSQRT is fed by a LOGISTIC (never
-    below its zero point), DIV by positive constants (never 0).
+    Float samples are pushed through every op and each output scale / zero
+    point is chosen from them, so the int8 values stay informative. Binary
+    ops take a constant (broadcast or full) or another tensor of ``pool`` as
+    second operand. RSQRT is fed by a LOGISTIC (never below its zero point),
+    DIV by positive constants (never 0).
     """
-    w = ModelWriter()
-    rank = int(rng.integers(1, 5))
-    shape = tuple(int(v) for v in rng.integers(2, 7, size=rank))
-    if rank == 1:
-        shape = (int(rng.integers(4, 40)),)
-    half = float(10 ** rng.uniform(-1, 1))
-    samples = rng.uniform(-half * rng.uniform(0.2, 1), half, size=(CALIBRATION_SAMPLES, *shape))
-    s, z = quantization_for(samples, rng)
-    x = ChainTensor(w.tensor("x", shape, "INT8", s, z), shape, s, z, samples)
-    w.inputs = [x.index]
-    chain = [x]
-    cur = x
-    reductions = 0
 
-    def new_tensor(name: str, values: np.ndarray, producer: str, fixed=None) -> ChainTensor:
-        sc, zp = fixed if fixed is not None else quantization_for(values, rng)
-        shp = values.shape[1:]
-        return ChainTensor(w.tensor(name, shp, "INT8", sc, zp), tuple(shp), sc, zp, values, producer)
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.w = ModelWriter()
+        self.count = 0
 
-    def constant(name: str, shp, low: float, high: float) -> ChainTensor:
+    def _name(self, hint: str) -> str:
+        self.count += 1
+        return f"{hint}{self.count}"
+
+    def _tensor(self, values: np.ndarray, producer: str, fixed=None) -> ChainTensor:
+        sc, zp = fixed if fixed is not None else quantization_for(values, self.rng)
+        shp = tuple(values.shape[1:])
+        index = self.w.tensor(self._name(producer.lower()), shp, "INT8", sc, zp)
+        return ChainTensor(index, shp, sc, zp, values, producer)
+
+    def input(self, shape: tuple[int, ...]) -> ChainTensor:
+        """A new graph input with a random range."""
+        rng = self.rng
+        half = float(10 ** rng.uniform(-1, 1))
+        samples = rng.uniform(-half * rng.uniform(0.2, 1), half, size=(CALIBRATION_SAMPLES, *shape))
+        x = self._tensor(samples, "INPUT")
+        self.w.inputs.append(x.index)
+        return x
+
+    def output(self, t: ChainTensor) -> None:
+        self.w.outputs.append(t.index)
+
+    def finish(self) -> bytes:
+        return self.w.finish(pad_bytes=32 * 1024)
+
+    def _constant(self, shp, low: float, high: float) -> ChainTensor:
+        rng = self.rng
         values = rng.uniform(low, high, size=shp)
         sc, zp = quantization_for(values, rng)
         q = np.clip(np.round(values / sc) + zp, -128, 127)
         if low > 0:  # a divisor: keep every quantised value above its zero point
             q = np.maximum(q, zp + 1)
-        real = (q - zp) * sc
-        t = w.tensor(name, shp, "INT8", sc, zp, data=q.astype(np.int8))
-        return ChainTensor(t, tuple(shp), sc, zp, real[None, ...], "CONST")
+        index = self.w.tensor(self._name("const"), shp, "INT8", sc, zp, data=q.astype(np.int8))
+        return ChainTensor(index, tuple(shp), sc, zp, ((q - zp) * sc)[None, ...], "CONST")
 
-    for k in range(length):
-        opcode = str(rng.choice(list(opcodes)))
-        if opcode in ("MEAN", "SUM") and (reductions >= max_reductions or k < length - 2):
-            # reductions shrink the tensor: keep them to the end of the chain
-            others = [o for o in opcodes if o not in ("MEAN", "SUM")] or ["ADD"]
-            opcode = str(rng.choice(others))
-        name = f"t{k}_{opcode.lower()}"
+    def step(self, opcode: str, cur: ChainTensor, pool: Sequence[ChainTensor]) -> list[ChainTensor]:
+        """Apply ``opcode`` to ``cur``; returns the new tensors (the last one is the result)."""
+        rng, w = self.rng, self.w
         a = cur.dequantized()
+        made: list[ChainTensor] = []
         if opcode in ("ADD", "SUB", "MUL", "DIV"):
             if opcode == "DIV":
-                other = constant(f"c{k}", _broadcast_shape(cur.shape, rng), float(rng.uniform(0.5, 1.5)),
-                                 float(rng.uniform(2, 6)))
+                other = self._constant(_broadcast_shape(cur.shape, rng), float(rng.uniform(0.5, 1.5)),
+                                       float(rng.uniform(2, 6)))
             else:
                 # x - x would be constant zero: SUB takes a different tensor
-                earlier = [t for t in chain if _broadcasts_to(t.shape, cur.shape) and not (opcode == "SUB" and t is cur)]
-                if earlier and rng.random() < 0.5:
+                earlier = [t for t in pool if _broadcasts_to(t.shape, cur.shape) and not (opcode == "SUB" and t is cur)]
+                if earlier and rng.random() < 0.6:
                     other = earlier[int(rng.integers(len(earlier)))]
                 else:
                     c_half = float(10 ** rng.uniform(-1, 0.7))
-                    other = constant(f"c{k}", _broadcast_shape(cur.shape, rng), -c_half * rng.uniform(0.2, 1), c_half)
+                    other = self._constant(_broadcast_shape(cur.shape, rng), -c_half * rng.uniform(0.2, 1), c_half)
             swap = opcode != "DIV" and rng.random() < 0.2
             first, second = (other, cur) if swap else (cur, other)
-            values = _float_op(opcode, first.dequantized(), second.dequantized())
+            rank = len(cur.shape)
+            values = _float_op(opcode, _aligned(first, rank), _aligned(second, rank))
             relu = rng.random() < 0.2
             if relu:
                 values = np.maximum(values, 0)
-            out = new_tensor(name, np.broadcast_to(values, (CALIBRATION_SAMPLES, *cur.shape)), opcode)
+            out = self._tensor(np.broadcast_to(values, (CALIBRATION_SAMPLES, *cur.shape)), opcode)
             w.op(opcode, [first.index, second.index], [out.index], OPTIONS_TABLE[opcode],
                  {"fusedActivationFunction": 1 if relu else 0})
         elif opcode in ("LOGISTIC", "TANH", "SOFTMAX"):
-            out = new_tensor(name, a, opcode, FIXED_OUTPUT[opcode])
             if opcode == "SOFTMAX":
-                w.op(opcode, [cur.index], [out.index], "SoftmaxOptions", {"beta": float(rng.uniform(0.3, 2.0))})
+                beta = float(rng.uniform(0.3, 2.0))
+                e = np.exp(beta * (a - a.max(-1, keepdims=True)))
+                out = self._tensor(e / e.sum(-1, keepdims=True), opcode, FIXED_OUTPUT[opcode])
+                w.op(opcode, [cur.index], [out.index], "SoftmaxOptions", {"beta": beta})
             else:
+                values = 1 / (1 + np.exp(-a)) if opcode == "LOGISTIC" else np.tanh(a)
+                out = self._tensor(values, opcode, FIXED_OUTPUT[opcode])
                 w.op(opcode, [cur.index], [out.index])
-            out.samples = {"LOGISTIC": lambda v: 1 / (1 + np.exp(-v)), "TANH": np.tanh,
-                           "SOFTMAX": lambda v: np.exp(v - v.max(-1, keepdims=True))
-                           / np.exp(v - v.max(-1, keepdims=True)).sum(-1, keepdims=True)}[opcode](a)
         elif opcode == "HARD_SWISH":
-            out = new_tensor(name, _float_op(opcode, a, None), opcode)
+            out = self._tensor(_float_op(opcode, a, None), opcode)
             w.op(opcode, [cur.index], [out.index])
         elif opcode == "RSQRT":
             if cur.zero_point != -128 or cur.producer not in ("LOGISTIC", "SOFTMAX"):
-                sig = new_tensor(f"{name}_in", 1 / (1 + np.exp(-a)), "LOGISTIC", FIXED_OUTPUT["LOGISTIC"])
+                sig = self._tensor(1 / (1 + np.exp(-a)), "LOGISTIC", FIXED_OUTPUT["LOGISTIC"])
                 w.op("LOGISTIC", [cur.index], [sig.index])
-                chain.append(sig)
+                made.append(sig)
                 cur = sig
             values = _float_op(opcode, cur.dequantized(), None)
             values = np.minimum(values, np.percentile(values, 98))  # 1/sqrt(0) reads as the maximum
-            out = new_tensor(name, values, opcode)
+            out = self._tensor(values, opcode)
             w.op(opcode, [cur.index], [out.index])
         elif opcode in ("MEAN", "SUM"):
-            reductions += 1
             r = len(cur.shape)
-            axes = sorted(int(v) for v in rng.choice(r, size=int(rng.integers(1, max(2, r))), replace=False))
-            keep = bool(rng.random() < 0.5) or len(axes) == r
+            axes = sorted(int(v) for v in rng.choice(r, size=int(rng.integers(1, r + 1)), replace=False))
+            if all(cur.shape[v] == 1 for v in axes):
+                axes = [int(np.argmax(cur.shape))]
+            axes_c = [v - r if rng.random() < 0.3 else v for v in axes]  # negative axes too
+            keep = bool(rng.random() < 0.5) or len(axes) == r  # no scalar (rank-0) outputs
             reduce = np.mean if opcode == "MEAN" else np.sum
             values = reduce(a, axis=tuple(v + 1 for v in axes), keepdims=keep)
-            axis_t = w.tensor(f"axes{k}", (len(axes),), "INT32", data=np.array(axes, dtype=np.int32))
-            out = new_tensor(name, values, opcode)
+            axis_t = w.tensor(self._name("axes"), (len(axes),), "INT32", data=np.array(axes_c, dtype=np.int32))
+            out = self._tensor(values, opcode)
             w.op(opcode, [cur.index, axis_t], [out.index], "ReducerOptions", {"keepDims": keep})
         else:
-            raise ValueError(f"no chain builder for {opcode}")
-        chain.append(out)
-        cur = out
-    w.outputs = [cur.index]
-    return w.finish(pad_bytes=32 * 1024)
+            raise ValueError(f"no random builder for {opcode}")
+        made.append(out)
+        return made
+
+
+def _aligned(t: ChainTensor, rank: int) -> np.ndarray:
+    """A tensor's dequantised samples with its shape left-padded to ``rank`` (for broadcasting)."""
+    values = t.dequantized()
+    return values.reshape(values.shape[0], *([1] * (rank - len(t.shape))), *t.shape)
+
+
+def random_shape(rng: np.random.Generator, max_rank: int = 4) -> tuple[int, ...]:
+    """A small random shape (rank 1 gets a longer axis)."""
+    rank = int(rng.integers(1, max_rank + 1))
+    if rank == 1:
+        return (int(rng.integers(4, 40)),)
+    return tuple(int(v) for v in rng.integers(2, 7, size=rank))
+
+
+def random_chain_model(rng: np.random.Generator, opcodes: Sequence[str], length: int,
+                       max_reductions: int = 1) -> bytes:
+    """One int8 input -> ``length`` random ops drawn from ``opcodes`` -> one int8 output
+    (reductions only near the end, so most ops see the full tensor)."""
+    builder = RandomOpBuilder(rng)
+    cur = builder.input(random_shape(rng))
+    chain = [cur]
+    reductions = 0
+    for k in range(length):
+        opcode = str(rng.choice(list(opcodes)))
+        if opcode in ("MEAN", "SUM") and (reductions >= max_reductions or k < length - 2):
+            others = [o for o in opcodes if o not in ("MEAN", "SUM")] or ["ADD"]
+            opcode = str(rng.choice(others))
+        reductions += opcode in ("MEAN", "SUM")
+        made = builder.step(opcode, cur, chain)
+        chain += made
+        cur = made[-1]
+    builder.output(cur)
+    return builder.finish()
+
+
+def random_op_model(rng: np.random.Generator, opcode: str, count: int) -> bytes:
+    """``count`` independent random ``opcode`` ops, each on its own graph input(s)
+    (binary ops: a second graph input that broadcasts, the input itself, or a constant)."""
+    builder = RandomOpBuilder(rng)
+    for _ in range(count):
+        x = builder.input(random_shape(rng))
+        pool = [x]
+        if opcode in ("ADD", "SUB", "MUL") and rng.random() < 0.7:
+            pool.append(builder.input(_broadcast_shape(x.shape, rng)))  # step() may swap the operands
+        builder.output(builder.step(opcode, x, pool)[-1])
+    return builder.finish()
 
 
 def _broadcasts_to(small: tuple[int, ...], shape: tuple[int, ...]) -> bool:

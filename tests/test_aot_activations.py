@@ -26,6 +26,7 @@ from aot_single_op import (  # noqa: E402
     convert_multi_input,
     emit_model,
     random_inputs,
+    random_op_model,
     run_aot,
     run_tflm,
 )
@@ -101,17 +102,24 @@ def all_values_inputs(graph, shift: int) -> list[np.ndarray]:
 _CACHE: dict[str, tuple] = {}
 
 
-def parity_cases(opcodes, models_per_op: int, tag: str):
-    """Convert, emit and compile once per session."""
+WRITTEN_OPS_PER_MODEL = 50
+
+
+def parity_cases(opcodes, converted_per_op: int, written_per_op: int, tag: str):
+    """Build, emit and compile once per session: converter-made models (realistic, ~1 s each)
+    and models written directly with random scales (milliseconds each)."""
     if tag in _CACHE:
         return _CACHE[tag]
-    rng = np.random.default_rng(SEED + models_per_op)
+    rng = np.random.default_rng(SEED + converted_per_op + 100 * written_per_op)
     cases = []
     for opcode in opcodes:
-        for m in range(models_per_op):
-            case = CaseModel(name=f"{tag}_{opcode.lower()}{m}", model_bytes=build_model(opcode, rng))
-            emit_model(case)
-            cases.append(case)
+        for m in range(converted_per_op):
+            cases.append(CaseModel(name=f"{tag}_{opcode.lower()}_conv{m}", model_bytes=build_model(opcode, rng)))
+        for m in range(written_per_op):
+            cases.append(CaseModel(name=f"{tag}_{opcode.lower()}_w{m}",
+                                   model_bytes=random_op_model(rng, opcode, WRITTEN_OPS_PER_MODEL)))
+    for case in cases:
+        emit_model(case)
     lib = build_library(cases, KERNEL_FILES)
     _CACHE[tag] = (cases, lib)
     return cases, lib
@@ -151,11 +159,44 @@ OPCODES = tuple(FUNCTIONS)
 @pytest.mark.parametrize("opcode", OPCODES)
 def test_activation_matches_tflm(opcode):
     """>= 200 randomised cases per activation op are bit-exact with TFLM."""
-    cases, lib = parity_cases((opcode,), models_per_op=8, tag=f"act_{opcode.lower()}")
+    cases, lib = parity_cases((opcode,), converted_per_op=1, written_per_op=4, tag=f"act_{opcode.lower()}")
     if opcode == "SOFTMAX":
         assert "softmax_exp" in cases[0].c_source  # the default path reads the exp table
     counts = check_parity(cases, lib, runs=2)
     assert counts.get(opcode, 0) >= 200, counts
+
+
+def test_hard_swish_multipliers_rounded_as_the_tflm_build_does():
+    """HARD_SWISH keeps Q0.15 multipliers: scale pairs whose float32 and double quotients round to
+    different Q0.15 values must match TFLM (the interpreter build evaluates them in double)."""
+    from myoedge.quantize.aot.ops_activations import downscale_to_q15
+    from myoedge.quantize.aot.quant_math import quantize_multiplier
+
+    from aot_single_op import ModelWriter
+
+    rng = np.random.default_rng(SEED + 5)
+    writer = ModelWriter()
+    count = 0
+    while count < 16:
+        in_scale = np.float32(10 ** rng.uniform(-3, -0.5))
+        out_scale = np.float32(float(in_scale) * rng.uniform(0.3, 1.5))
+        hires = np.float32(1.0 / 128.0) * in_scale
+        as_float = quantize_multiplier(float(np.float32(hires / out_scale)))
+        as_double = quantize_multiplier(float(hires) / float(out_scale))
+        if downscale_to_q15(as_float[0]) == downscale_to_q15(as_double[0]) or as_double[1] > 0:
+            continue
+        x = writer.tensor(f"x{count}", (256,), "INT8", float(in_scale), int(rng.integers(-60, 60)))
+        y = writer.tensor(f"y{count}", (256,), "INT8", float(out_scale), int(rng.integers(-60, 60)))
+        writer.op("HARD_SWISH", [x], [y])
+        writer.inputs.append(x)
+        writer.outputs.append(y)
+        count += 1
+    case = CaseModel(name="hs_rounding", model_bytes=writer.finish(pad_bytes=64 * 1024))
+    emit_model(case)
+    lib = build_library([case], KERNEL_FILES)
+    inputs = all_values_inputs(case.graph, 0)
+    problems = compare_outputs(case, inputs, run_aot(lib, case, inputs), run_tflm(case.model_bytes, inputs, count))
+    assert not problems, "\n".join(problems[:5])
 
 
 def test_softmax_without_exp_table_matches_tflm(monkeypatch):
@@ -164,7 +205,7 @@ def test_softmax_without_exp_table_matches_tflm(monkeypatch):
 
     monkeypatch.setattr(ops_activations, "SOFTMAX_EXP_TABLE", False)
     _CACHE.pop("act_softmax_notable", None)
-    cases, lib = parity_cases(("SOFTMAX",), models_per_op=8, tag="act_softmax_notable")
+    cases, lib = parity_cases(("SOFTMAX",), converted_per_op=1, written_per_op=4, tag="act_softmax_notable")
     _CACHE.pop("act_softmax_notable", None)
     assert "exp_table = 0" in cases[0].c_source
     assert check_parity(cases, lib, runs=2).get("SOFTMAX", 0) >= 200
@@ -174,7 +215,7 @@ def test_softmax_without_exp_table_matches_tflm(monkeypatch):
 @pytest.mark.parametrize("opcode", OPCODES)
 def test_activation_matches_tflm_sweep(opcode):
     """A larger sweep: more models, more random draws."""
-    cases, lib = parity_cases((opcode,), models_per_op=24, tag=f"actslow_{opcode.lower()}")
+    cases, lib = parity_cases((opcode,), converted_per_op=12, written_per_op=12, tag=f"actslow_{opcode.lower()}")
     counts = check_parity(cases, lib, runs=6)
     assert counts.get(opcode, 0) >= 600, counts
 

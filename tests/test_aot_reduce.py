@@ -24,6 +24,7 @@ from aot_single_op import (  # noqa: E402
     convert_multi_input,
     emit_model,
     random_inputs,
+    random_op_model,
     run_aot,
     run_tflm,
 )
@@ -67,15 +68,20 @@ def build_model(opcode: str, rng: np.random.Generator) -> bytes:
 _CACHE: dict[str, tuple] = {}
 
 
-def parity_cases(opcode: str, models: int, tag: str):
+WRITTEN_OPS_PER_MODEL = 50
+
+
+def parity_cases(opcode: str, converted: int, written: int, tag: str):
+    """Build, emit and compile once per session: converter-made models (realistic, ~1 s each)
+    and models written directly with random scales and axes (milliseconds each)."""
     if tag in _CACHE:
         return _CACHE[tag]
-    rng = np.random.default_rng(SEED + models + (0 if opcode == "MEAN" else 1))
-    cases = []
-    for m in range(models):
-        case = CaseModel(name=f"{tag}{m}", model_bytes=build_model(opcode, rng))
+    rng = np.random.default_rng(SEED + converted + 100 * written + (0 if opcode == "MEAN" else 1))
+    cases = [CaseModel(name=f"{tag}_conv{m}", model_bytes=build_model(opcode, rng)) for m in range(converted)]
+    cases += [CaseModel(name=f"{tag}_w{m}", model_bytes=random_op_model(rng, opcode, WRITTEN_OPS_PER_MODEL))
+              for m in range(written)]
+    for case in cases:
         emit_model(case)
-        cases.append(case)
     lib = build_library(cases, KERNEL_FILES)
     _CACHE[tag] = (cases, lib)
     return cases, lib
@@ -99,7 +105,7 @@ def check_parity(cases, lib, runs: int) -> dict[str, int]:
 @pytest.mark.parametrize("opcode", ["MEAN", "SUM"])
 def test_reduce_matches_tflm(opcode):
     """>= 200 randomised MEAN / SUM cases are bit-exact with TFLM."""
-    cases, lib = parity_cases(opcode, models=8, tag=f"red_{opcode.lower()}")
+    cases, lib = parity_cases(opcode, converted=1, written=4, tag=f"red_{opcode.lower()}")
     counts = check_parity(cases, lib, runs=3)
     assert counts.get(opcode, 0) >= 200, counts
 
@@ -107,7 +113,7 @@ def test_reduce_matches_tflm(opcode):
 @pytest.mark.parametrize("opcode", ["MEAN", "SUM"])
 def test_reduce_dsp_path_matches_tflm(opcode):
     """The same cases through the SMLAD row-sum path, emulated in C on the host."""
-    cases, _ = parity_cases(opcode, models=8, tag=f"red_{opcode.lower()}")
+    cases, _ = parity_cases(opcode, converted=1, written=4, tag=f"red_{opcode.lower()}")
     lib = build_library(cases, KERNEL_FILES, defines=["-DMYE_EMULATE_DSP"])
     assert check_parity(cases, lib, runs=1).get(opcode, 0) >= 200
 
@@ -115,7 +121,7 @@ def test_reduce_dsp_path_matches_tflm(opcode):
 @pytest.mark.slow
 @pytest.mark.parametrize("opcode", ["MEAN", "SUM"])
 def test_reduce_matches_tflm_sweep(opcode):
-    cases, lib = parity_cases(opcode, models=24, tag=f"redslow_{opcode.lower()}")
+    cases, lib = parity_cases(opcode, converted=12, written=12, tag=f"redslow_{opcode.lower()}")
     counts = check_parity(cases, lib, runs=6)
     assert counts.get(opcode, 0) >= 600, counts
 

@@ -50,15 +50,32 @@ class FakeMeter:
     def __init__(self, port: str) -> None:
         self.port, self.calls, self.measuring = port, [], False
 
-    def get_modifiers(self): self.calls.append("modifiers")
-    def use_source_meter(self): self.calls.append("source")
-    def use_ampere_meter(self): self.calls.append("ampere")
-    def set_source_voltage(self, mv): self.calls.append(("voltage", mv))
-    def toggle_DUT_power(self, state): self.calls.append(("power", state))
-    def start_measuring(self): self.measuring = True
-    def stop_measuring(self): self.measuring = False
-    def get_data(self): return b"\x01" * 40 if self.measuring else b""
-    def get_samples(self, data): return [1500.0] * len(data), []
+    def get_modifiers(self) -> None:
+        self.calls.append("modifiers")
+
+    def use_source_meter(self) -> None:
+        self.calls.append("source")
+
+    def use_ampere_meter(self) -> None:
+        self.calls.append("ampere")
+
+    def set_source_voltage(self, millivolts: int) -> None:
+        self.calls.append(("voltage", millivolts))
+
+    def toggle_DUT_power(self, state: str) -> None:  # noqa: N802 - ppk2-api's name
+        self.calls.append(("power", state))
+
+    def start_measuring(self) -> None:
+        self.measuring = True
+
+    def stop_measuring(self) -> None:
+        self.measuring = False
+
+    def get_data(self) -> bytes:
+        return b"\x01" * 40 if self.measuring else b""
+
+    def get_samples(self, data: bytes) -> tuple[list[float], list[int]]:
+        return [1500.0] * len(data), []
 
 
 def test_ppk2_mean_current_and_energy() -> None:

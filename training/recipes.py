@@ -67,8 +67,23 @@ RECIPES: dict[str, TrainConfig] = {
     "attention-compact": SEED_RECIPE,
     "sconvnet": TrainConfig(epochs=30, optimizer="adam", loss="crossentropy", augment_snr=False, vote_frames=40),
     "allconvnet": TrainConfig(epochs=30, optimizer="adam", loss="crossentropy", augment_snr=False, vote_frames=40),
+    # The on-device model (issue 6, docs/EDGE_MODEL.md): plain cross-entropy and
+    # Adam beat the seed recipe's focal loss and Ranger on validation repetition 3.
+    "edge": TrainConfig(epochs=20, optimizer="adam", loss="crossentropy"),
+}
+
+# Per-model preprocessing defaults, merged under the user's --preprocess
+# (the user's values win). The edge model reads the high-passed raw window,
+# unrectified and unsmoothed: (52, 16) on NinaPro DB5.
+PREPROCESS_OVERRIDES: dict[str, dict[str, Any]] = {
+    "edge": {"rectify": False, "moving_average": 1},
 }
 
 
 def recipe_for(model_name: str) -> TrainConfig:
     return RECIPES.get(model_name, SEED_RECIPE)
+
+
+def preprocess_overrides_for(model_name: str | None, user: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The model's preprocessing defaults with the user's overrides on top (a new dict)."""
+    return {**PREPROCESS_OVERRIDES.get(model_name or "", {}), **(user or {})}

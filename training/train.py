@@ -23,7 +23,7 @@ from .evaluate import majority_vote, plot_training_curves, score_predictions
 from .loaders import label_names as dataset_label_names
 from .loaders import load_dataset
 from .preprocess import PreprocessConfig
-from .recipes import TrainConfig, recipe_for
+from .recipes import TrainConfig, preprocess_overrides_for, recipe_for
 from .windows import WindowSet, concat, make_windows, split_by_repetition
 
 
@@ -47,12 +47,19 @@ def prepare_data(
     input_kind: str,
     config: TrainConfig,
     preprocess_overrides: dict[str, Any] | None = None,
+    model_name: str | None = None,
 ) -> PreparedData:
+    """Load, preprocess, window and split one subject's recordings.
+
+    The preprocessing is the data set's preset, then ``model_name``'s recipe
+    overrides (``recipes.PREPROCESS_OVERRIDES``), then ``preprocess_overrides``
+    (the user's ``--preprocess``), later ones winning.
+    """
     subjects = [subject] if isinstance(subject, int) else list(subject)
     recordings = [rec for s in subjects for rec in load_dataset(dataset, Path(data_dir), s, exercise)]
     if not recordings:
         raise FileNotFoundError(f"no recordings for {dataset} subject(s) {subjects} in {data_dir}")
-    cfg = PreprocessConfig.for_dataset(dataset, **(preprocess_overrides or {}))
+    cfg = PreprocessConfig.for_dataset(dataset, **preprocess_overrides_for(model_name, preprocess_overrides))
     windows = concat([make_windows(rec, cfg) for rec in recordings])
     splits = split_by_repetition(
         windows, test=config.test_repetitions, validation=config.validation_repetitions
@@ -132,7 +139,8 @@ def train_run(
     keras.utils.set_random_seed(seed)
 
     input_kind = models.model_input_kind(model_name)
-    data = prepare_data(dataset, data_dir, subject, exercise, input_kind, config, preprocess_overrides)
+    data = prepare_data(dataset, data_dir, subject, exercise, input_kind, config, preprocess_overrides,
+                        model_name=model_name)
     n_classes = len(data.label_names)
     normalisation = fit_normalisation(data.inputs["train"], config.normalisation, input_kind)
     bundle_stub = runfolder.RunBundle(

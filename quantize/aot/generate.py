@@ -190,7 +190,7 @@ class _Generator:
         return self._tensor_consts[index]
 
 
-def _kinds(graph: Graph, t: int) -> str:
+def _storage_kind(graph: Graph, t: int) -> str:
     """Where a tensor's bytes live on their own: const, state, input, output or arena."""
     tensor = graph.tensors[t]
     if tensor.data is not None:
@@ -356,7 +356,7 @@ def _plan_storage(graph: Graph, calls: list[KernelCall]) -> _Layout:
     used = sorted({t for op in graph.ops for t in (*op.inputs, *op.outputs) if t >= 0}
                   | set(graph.inputs) | set(graph.outputs))
     uf = _UnionFind()
-    kind = {t: _kinds(graph, t) for t in used}
+    kind = {t: _storage_kind(graph, t) for t in used}
     size = {t: graph.tensors[t].nbytes for t in used}
     producer: dict[int, int] = {}
     last_use: dict[int, int] = {}

@@ -91,7 +91,9 @@ def hard_swish_fields(ctx: EmitContext, op: OpInfo) -> dict[str, int]:
     dst = ctx.graph.tensors[op.outputs[0]]
     hires_input_scale = np.float32(1.0 / 128.0) * scale_f32(ctx, op.inputs[0])
     reluish_scale = np.float32(3.0 / 32768.0)
-    # TFLM divides these in double (checked against the interpreter: float32 quotients differ).
+    # TFLM's source divides in float32, but the interpreter build evaluates the quotients in
+    # double: 18 of 40 scale pairs where the two disagree after the Q0.15 rounding matched
+    # TFLM only with double.
     output_multiplier, output_exponent = quantize_multiplier(float(hires_input_scale) / float(scale_f32(ctx, op.outputs[0])))
     if output_exponent > 0:
         raise fail(ctx, op, f"output multiplier exponent {output_exponent} > 0 (TFLM refuses it too)")
@@ -115,9 +117,9 @@ def emit_hard_swish(op: OpInfo, ctx: EmitContext) -> KernelCall:
 
 
 def rsqrt_multiplier(input_scale: np.float32, output_scale: np.float32) -> tuple[int, int]:
-    """TFLM: 1 / double(sqrt(input_scale) * output_scale), the product in float32."""
-    product = np.float32(np.sqrt(np.float32(input_scale)) * np.float32(output_scale))
-    return quantize_multiplier(1.0 / float(product))
+    """TFLM: 1 / (sqrt(input_scale) * output_scale); float32 in its source, evaluated in double
+    by the interpreter build (see ``hard_swish_fields``)."""
+    return quantize_multiplier(1.0 / (math.sqrt(float(input_scale)) * float(output_scale)))
 
 
 @register("RSQRT")

@@ -1,10 +1,10 @@
 """Emitters for the int8 binary element-wise ops: ADD, SUB, MUL, DIV.
 
-Each emitter computes the requantisation constants exactly as the op's TFLM
-``Prepare`` does (including whether TFLM divides in float32 or in double:
-SUB and DIV use float32 ratios, ADD and MUL double), works out how the two
-inputs broadcast onto the output, and emits one call into
-``firmware/kernels/src/elementwise.c``.
+Each emitter computes the requantisation constants as the op's TFLM
+``Prepare`` does, from the float32 scales TFLM stores, with the ratios in
+double precision (what the TFLM interpreter build evaluates, even where the
+source writes float32 divisions), works out how the two inputs broadcast
+onto the output, and emits one call into ``firmware/kernels/src/elementwise.c``.
 
 The small helpers here (:func:`c_struct`, :func:`broadcast_fields`,
 :func:`require_int8`) are shared by the other ``ops_*`` modules of this
@@ -104,18 +104,18 @@ def same_shape_as_output(ctx: EmitContext, op: OpInfo) -> bool:
     return graph.tensors[op.inputs[0]].num_elements == graph.tensors[op.outputs[0]].num_elements
 
 
-def add_sub_multipliers(s1: np.float32, s2: np.float32, so: np.float32, in_float32: bool) -> dict[str, int]:
-    """Input and output rescaling of int8 ADD (double math) or SUB (float32 math), as TFLM."""
-    if in_float32:
-        twice_max = np.float32(2) * max(s1, s2)
-        real1 = float(np.float32(s1 / twice_max))
-        real2 = float(np.float32(s2 / twice_max))
-        real_out = float(np.float32(twice_max / (np.float32(1 << ADD_LEFT_SHIFT) * so)))
-    else:
-        twice_max = 2.0 * float(max(s1, s2))
-        real1 = float(s1) / twice_max
-        real2 = float(s2) / twice_max
-        real_out = twice_max / (float(1 << ADD_LEFT_SHIFT) * float(so))
+def add_sub_multipliers(s1: np.float32, s2: np.float32, so: np.float32) -> dict[str, int]:
+    """Input and output rescaling of int8 ADD and SUB, as TFLM's Prepare computes them.
+
+    TFLM's SUB writes its ratios as float32 divisions, ADD as double ones; the
+    TFLM interpreter build used as the oracle evaluates float32 scale ratios
+    in double precision (seen on HARD_SWISH, where it changes results), so
+    both use double here.
+    """
+    twice_max = 2.0 * float(max(s1, s2))
+    real1 = float(s1) / twice_max
+    real2 = float(s2) / twice_max
+    real_out = twice_max / (float(1 << ADD_LEFT_SHIFT) * float(so))
     m1, sh1 = quantize_multiplier_smaller_than_one(real1)  # s / (2 max(s1, s2)) <= 1/2
     m2, sh2 = quantize_multiplier_smaller_than_one(real2)
     mo, sho = quantize_multiplier_smaller_than_one(real_out)
@@ -135,9 +135,7 @@ def _emit_add_sub(op: OpInfo, ctx: EmitContext, kernel: str) -> KernelCall:
     require_int8(ctx, op, in1, in2, out)
     graph = ctx.graph
     try:
-        multipliers = add_sub_multipliers(
-            scale_f32(ctx, in1), scale_f32(ctx, in2), scale_f32(ctx, out), in_float32=(kernel == "mye_sub_s8")
-        )
+        multipliers = add_sub_multipliers(scale_f32(ctx, in1), scale_f32(ctx, in2), scale_f32(ctx, out))
     except ValueError as error:  # TFLM's Prepare aborts on these scales too
         raise fail(ctx, op, f"scales out of the kernel's range: {error}") from error
     act_min, act_max = activation_range(ctx, op, out)
@@ -175,8 +173,8 @@ def mul_multiplier(s1: np.float32, s2: np.float32, so: np.float32) -> tuple[int,
 
 
 def div_multiplier(s1: np.float32, s2: np.float32, so: np.float32) -> tuple[int, int]:
-    """int8 DIV output multiplier: s1 / (s2 * so) computed in float32."""
-    return quantize_multiplier(float(np.float32(s1 / np.float32(s2 * so))))
+    """int8 DIV output multiplier s1 / (s2 * so) (float32 in TFLM's source, double in its build)."""
+    return quantize_multiplier(float(s1) / (float(s2) * float(so)))
 
 
 def _emit_mul_div(op: OpInfo, ctx: EmitContext, kernel: str) -> KernelCall:

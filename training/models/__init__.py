@@ -22,6 +22,7 @@ from .. import losses as _losses  # noqa: F401  (registers FocalLoss)
 from .. import optimizers as _optimizers  # noqa: F401  (registers Ranger, DelayedCosine)
 from .attention import COMPACT_OPTIONS, PAPER_OPTIONS, build_attention
 from .convnets import build_allconvnet, build_sconvnet
+from .edge import EDGE_OPTIONS, build_edge
 from .layers import FeedForwardAttention, HardMish, LayerNorm, Mish
 from .lstm_fin import LSTM_FIN_OPTIONS, build_lstm_fin
 
@@ -40,7 +41,7 @@ _REGISTRY: dict[str, ModelSpec] = {
     "attention-compact": ModelSpec(build_attention, COMPACT_OPTIONS, "sequence"),
     "sconvnet": ModelSpec(build_sconvnet, {}, "image"),
     "allconvnet": ModelSpec(build_allconvnet, {}, "image"),
-    # "edge": ModelSpec(build_edge, EDGE_OPTIONS, "sequence"),          (issue 6)
+    "edge": ModelSpec(build_edge, EDGE_OPTIONS, "sequence"),
     "lstm-fin": ModelSpec(build_lstm_fin, LSTM_FIN_OPTIONS, "sequence"),  # tf_keras; trained by training/fin.py
 }
 

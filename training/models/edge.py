@@ -1,30 +1,35 @@
 """``edge``: a small temporal convolution net on high-passed raw sEMG windows.
 
 Why this shape: on NinaPro DB5 the classical peers (LDA, linear SVM on
-Hudgins MAV/WL/ZC/SSC) beat the attention model, whose front end rectifies
-and smooths the signal before the network sees it. The edge model instead
-reads the high-passed, *unrectified* window (``EDGE_PREPROCESS``: rectify
-off, moving average 1, so a (52, 16) window at 200 Hz) and learns the
-features itself: a temporal convolution mixes channels and time (a learned
-spatial and band-pass filter bank), ReLU rectifies it (MAV-like amplitude of
-each learned filter; WL-like when the kernel differentiates), average pooling
-integrates over time, and a second convolution sees how those amplitudes
-evolve across the window. A global mean over time and a small dense head
-classify.
+Hudgins MAV/WL/ZC/SSC per channel) beat the attention model, whose front end
+rectifies and smooths the signal before the network sees it. The edge model
+reads the high-passed, *unrectified* window instead (its recipe's
+preprocessing, ``recipes.PREPROCESS_OVERRIDES["edge"]``: rectify off, moving
+average 1, so a (52, 16) window at 200 Hz) and learns Hudgins-like features
+itself:
 
-Layers (``EDGE_OPTIONS``, with (52, 16) input)::
+1. per-channel filter bank: a depthwise temporal convolution gives each
+   electrode ``feature_multiplier`` learned FIR filters of ``feature_kernel``
+   taps (identity-like filters give MAV after the ReLU, difference-like
+   filters give WL-like slopes), BatchNorm, ReLU (the rectifier), average
+   pooling over ``feature_pool`` samples (the integrator);
+2. ``filters`` / ``kernel_sizes`` / ``pools``: temporal convolutions that mix
+   electrodes and see how the feature amplitudes evolve inside the window
+   (optionally depthwise-separable);
+3. mean over time (MEAN), Dropout, Dense(``head_units``, ReLU), Dropout,
+   Dense(n_classes, softmax).
 
-    input (T, C) -> Reshape (T, 1, C)
-    -> for each stage i: [DepthwiseConv (k_i x 1) ->] Conv2D(filters_i, k_i x 1 or 1 x 1)
-       -> BatchNorm -> ReLU -> AveragePool(pool_i x 1)
-    -> mean over time (MEAN) -> Dropout -> Dense(head, ReLU) -> Dropout
-    -> Dense(n_classes, softmax)
+Default (``EDGE_OPTIONS``) on (52, 16) inputs with 13 classes: depthwise
+5 x 1 x 8 -> pool 4 -> Conv 3 x 1, 64 filters -> mean -> 64 -> 13; 30 989
+parameters, about 0.36 M multiply-accumulates (the choice and the figures
+behind it are in docs/EDGE_MODEL.md).
 
-Every convolution is a Conv2D over a (T, 1, C) map rather than Conv1D, whose
-TF lowering adds EXPAND_DIMS / SQUEEZE ops the ahead-of-time C engine does not
-implement. BatchNorm folds into the convolution at conversion, so the int8
-graph holds only RESHAPE, CONV_2D (or DEPTHWISE_CONV_2D), AVERAGE_POOL_2D,
-MEAN, FULLY_CONNECTED and SOFTMAX (plus QUANTIZE at the edges).
+Every convolution is a Conv2D / DepthwiseConv2D over a (T, 1, C) map rather
+than Conv1D, whose TF lowering adds EXPAND_DIMS / SQUEEZE ops the
+ahead-of-time C engine does not implement. BatchNorm folds into the
+convolution at conversion, so the int8 graph holds only RESHAPE,
+DEPTHWISE_CONV_2D, CONV_2D, AVERAGE_POOL_2D, MEAN, FULLY_CONNECTED and
+SOFTMAX (plus QUANTIZE at the edges), ReLU fused into the convolutions.
 """
 
 from __future__ import annotations
@@ -33,21 +38,28 @@ from typing import Any
 
 import keras
 
-# Preprocessing the edge model is trained and deployed with (merged under the
-# user's --preprocess by the trainer; see training/recipes.py).
-EDGE_PREPROCESS: dict[str, Any] = {"rectify": False, "moving_average": 1}
-
 EDGE_OPTIONS: dict[str, Any] = {
-    "filters": (32, 64),
-    "kernel_sizes": (5, 3),
-    "pools": (4, 1),
-    "separable": False,
-    "feature_multiplier": 0,
+    "feature_multiplier": 8,
     "feature_kernel": 5,
-    "feature_pool": 1,
+    "feature_pool": 4,
+    "filters": (64,),
+    "kernel_sizes": (3,),
+    "pools": (1,),
+    "separable": False,
     "head_units": 64,
     "dropout": 0.2,
 }
+
+
+def _channel_filter_bank(x, multiplier: int, kernel: int, pool: int):
+    """Per-electrode learned FIR filters -> BatchNorm -> ReLU (rectifier) -> average pool (integrator)."""
+    x = keras.layers.DepthwiseConv2D((kernel, 1), padding="same", depth_multiplier=multiplier,
+                                     use_bias=False, name="channel_filters")(x)
+    x = keras.layers.BatchNormalization(name="channel_norm")(x)
+    x = keras.layers.ReLU(name="channel_relu")(x)
+    if pool > 1:
+        x = keras.layers.AveragePooling2D((pool, 1), name="channel_pool")(x)
+    return x
 
 
 def _conv_stage(x, index: int, filters: int, kernel: int, pool: int, separable: bool):
@@ -67,21 +79,22 @@ def _conv_stage(x, index: int, filters: int, kernel: int, pool: int, separable: 
 def build_edge(
     input_shape: tuple[int, int] = (52, 16),
     n_classes: int = 13,
-    filters: tuple[int, ...] = (32, 64),
-    kernel_sizes: tuple[int, ...] = (5, 3),
-    pools: tuple[int, ...] = (4, 1),
-    separable: bool = False,
-    feature_multiplier: int = 0,
+    feature_multiplier: int = 8,
     feature_kernel: int = 5,
-    feature_pool: int = 1,
+    feature_pool: int = 4,
+    filters: tuple[int, ...] = (64,),
+    kernel_sizes: tuple[int, ...] = (3,),
+    pools: tuple[int, ...] = (1,),
+    separable: bool = False,
     head_units: int = 64,
     dropout: float = 0.2,
     name: str = "edge",
 ) -> keras.Model:
     """Build the edge model for ``(time, channels)`` windows; outputs class probabilities.
 
-    ``filters``, ``kernel_sizes`` and ``pools`` give one convolution stage each
-    (same length); ``separable`` makes every stage depthwise + 1x1;
+    ``feature_multiplier`` 0 drops the per-channel filter bank; ``filters``,
+    ``kernel_sizes`` and ``pools`` give one convolution stage each (same
+    length, may be empty); ``separable`` makes every stage depthwise + 1x1;
     ``head_units`` 0 drops the hidden dense layer.
     """
     if len(input_shape) != 2:
@@ -105,12 +118,7 @@ def build_edge(
     inputs = keras.Input(shape=(steps, channels), name="window")
     x = keras.layers.Reshape((steps, 1, channels), name="to_image")(inputs)
     if feature_multiplier > 0:
-        x = keras.layers.DepthwiseConv2D((int(feature_kernel), 1), padding="same", depth_multiplier=int(feature_multiplier),
-                                         use_bias=False, name="channel_filters")(x)
-        x = keras.layers.BatchNormalization(name="channel_norm")(x)
-        x = keras.layers.ReLU(name="channel_relu")(x)
-        if feature_pool > 1:
-            x = keras.layers.AveragePooling2D((int(feature_pool), 1), name="channel_pool")(x)
+        x = _channel_filter_bank(x, int(feature_multiplier), int(feature_kernel), int(feature_pool))
     for index, (units, kernel, pool) in enumerate(zip(filters, kernel_sizes, pools)):
         x = _conv_stage(x, index, int(units), int(kernel), int(pool), bool(separable))
     x = keras.layers.GlobalAveragePooling2D(name="mean_over_time")(x)

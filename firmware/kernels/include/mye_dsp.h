@@ -106,4 +106,45 @@ static inline int32_t mye_dot_s8(const int8_t *a, int32_t a_offset, const int8_t
     return (int32_t)acc;
 }
 
+/*
+ * Two dot products sharing one operand: *acc0 = sum x[i] * w0[i] and
+ * *acc1 = sum x[i] * w1[i] (no offsets), int32 wrapping. Loading and
+ * sign-extending x once for both halves the work per MAC on the DSP path.
+ */
+static inline void mye_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n,
+                               int32_t *acc0, int32_t *acc1)
+{
+    uint32_t sum0 = 0;
+    uint32_t sum1 = 0;
+    int32_t i = 0;
+#if defined(MYE_USE_DSP)
+    int32_t s0 = 0;
+    int32_t s1 = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t wx;
+        uint32_t wa;
+        uint32_t wb;
+        memcpy(&wx, x + i, 4);
+        memcpy(&wa, w0 + i, 4);
+        memcpy(&wb, w1 + i, 4);
+        {
+            const mye_pair_t x02 = mye_sxtb16(wx);
+            const mye_pair_t x13 = mye_sxtb16_ror8(wx);
+            s0 = mye_smlad(x02, mye_sxtb16(wa), s0);
+            s0 = mye_smlad(x13, mye_sxtb16_ror8(wa), s0);
+            s1 = mye_smlad(x02, mye_sxtb16(wb), s1);
+            s1 = mye_smlad(x13, mye_sxtb16_ror8(wb), s1);
+        }
+    }
+    sum0 = (uint32_t)s0;
+    sum1 = (uint32_t)s1;
+#endif
+    for (; i < n; ++i) {
+        sum0 += (uint32_t)((int32_t)x[i] * (int32_t)w0[i]);
+        sum1 += (uint32_t)((int32_t)x[i] * (int32_t)w1[i]);
+    }
+    *acc0 = (int32_t)sum0;
+    *acc1 = (int32_t)sum1;
+}
+
 #endif /* MYE_DSP_H */

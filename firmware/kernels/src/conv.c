@@ -15,6 +15,18 @@
 #include "mye_kernels.h"
 #include "mye_dsp.h"
 
+/* Bias, per-channel requantisation, output offset and activation clamp of one output. */
+static inline int8_t mye_conv_requantize(const mye_conv2d_params_t *p, const int32_t *bias, int32_t oc,
+                                         int32_t acc)
+{
+    if (bias != 0) {
+        acc += bias[oc];
+    }
+    acc = mye_mul_by_quantized_multiplier(acc, p->output_multiplier[oc], (int)p->output_shift[oc]);
+    acc += p->output_offset;
+    return (int8_t)mye_clamp_s32(acc, p->activation_min, p->activation_max);
+}
+
 void mye_conv2d_s8(const mye_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                    const int32_t *bias, int8_t *scratch, int8_t *output)
 {
@@ -56,15 +68,18 @@ void mye_conv2d_s8(const mye_conv2d_params_t *p, const int8_t *input, const int8
                         dst += in_c;
                     }
                 }
-                for (oc = 0; oc < p->output_depth; ++oc) {
-                    /* The input offset times the filter sum is already in the bias. */
-                    int32_t acc = mye_dot_s8(filter + oc * patch, 0, scratch, 0, patch);
-                    if (bias != 0) {
-                        acc += bias[oc];
-                    }
-                    acc = mye_mul_by_quantized_multiplier(acc, p->output_multiplier[oc], (int)p->output_shift[oc]);
-                    acc += p->output_offset;
-                    out_px[oc] = (int8_t)mye_clamp_s32(acc, p->activation_min, p->activation_max);
+                /* Two output channels per pass over the patch; the input offset times
+                 * the filter sum is already in the bias. */
+                for (oc = 0; oc + 2 <= p->output_depth; oc += 2) {
+                    int32_t acc0;
+                    int32_t acc1;
+                    mye_dot2_s8(scratch, filter + oc * patch, filter + (oc + 1) * patch, patch, &acc0, &acc1);
+                    out_px[oc] = mye_conv_requantize(p, bias, oc, acc0);
+                    out_px[oc + 1] = mye_conv_requantize(p, bias, oc + 1, acc1);
+                }
+                if (oc < p->output_depth) {
+                    const int32_t acc = mye_dot_s8(filter + oc * patch, 0, scratch, 0, patch);
+                    out_px[oc] = mye_conv_requantize(p, bias, oc, acc);
                 }
             }
         }
