@@ -137,10 +137,10 @@ def manifest_macros(cfg: PreprocessConfig, channels: int, input_scale: float, in
     lines = [
         "/* Board preprocessing macros (myoedge.board_preprocess.manifest_macros) */",
         f"#define MYE_INPUT_SIZE {steps * int(channels)}",
-        f"#define MYE_INPUT_SCALE {headers._c_float32(input_scale)}",
-        f"#define MYE_INPUT_ZERO_POINT {headers._c_int(input_zero_point)}",
-        *headers._preprocess_block(cfg.to_dict()),
-        *headers._normalisation_block(normalisation),
+        f"#define MYE_INPUT_SCALE {headers.c_float32(input_scale)}",
+        f"#define MYE_INPUT_ZERO_POINT {headers.c_int(input_zero_point)}",
+        *headers.preprocess_block(cfg.to_dict()),
+        *headers.normalisation_block(normalisation),
     ]
     return "\n".join(lines) + "\n"
 

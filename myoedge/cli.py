@@ -19,7 +19,6 @@ DATASETS = (
     "ninapro-db5", "ninapro-db2", "ninapro-db4", "capgmyo",
 )
 LAYOUTS = ("myo16", "delsys12", "hd8x16")
-BOARDS = ("mps2-an386", "netduinoplus2", "mps3-an547", "nucleo-f446re")
 
 
 def _key_values(pairs: Sequence[str] | None, what: str) -> dict[str, Any]:
@@ -159,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     firmware = sub.add_parser("firmware", help="Cortex-M firmware").add_subparsers(dest="fw_command", required=True)
     fw_build = firmware.add_parser("build", help="build the firmware for a board with a quantised model")
-    fw_build.add_argument("--board", choices=BOARDS, required=True)
+    from myoedge.boards import list_boards
+
+    fw_build.add_argument("--board", choices=list_boards(), required=True)
     fw_build.add_argument("--model", required=True, help="BUILD_DIR written by myoedge quantize")
     fw_build.add_argument("--out", required=True)
     fw_build.set_defaults(func=cmd_firmware_build)

@@ -105,7 +105,7 @@ def c_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _c_float32(value: float) -> str:
+def c_float32(value: float) -> str:
     """A float literal that parses to exactly ``float32(value)``."""
     value32 = float(np.float32(value))
     if not math.isfinite(value32):
@@ -127,7 +127,7 @@ def _c_double(value: float) -> str:
     return text
 
 
-def _c_int(value: int) -> str:
+def c_int(value: int) -> str:
     """An int literal; values outside int32 get an LL suffix."""
     value = int(value)
     if -(2**31) <= value < 2**31:
@@ -227,12 +227,12 @@ def _tensor_block(prefix: str, graph: Graph, index: int) -> list[str]:
         f"#define MYE_{prefix}_RANK {len(tensor.shape)}",
         f"#define MYE_{prefix}_DIMS {{ {', '.join(str(d) for d in tensor.shape)} }}",
         f"#define MYE_{prefix}_SIZE {tensor.num_elements}",
-        f"#define MYE_{prefix}_SCALE {_c_float32(tensor.scale)}",
-        f"#define MYE_{prefix}_ZERO_POINT {_c_int(tensor.zero_point)}",
+        f"#define MYE_{prefix}_SCALE {c_float32(tensor.scale)}",
+        f"#define MYE_{prefix}_ZERO_POINT {c_int(tensor.zero_point)}",
     ]
 
 
-def _preprocess_block(preprocess: dict[str, Any]) -> list[str]:
+def preprocess_block(preprocess: dict[str, Any]) -> list[str]:
     """One macro per preprocessing parameter, plus the designed high-pass."""
     lines: list[str] = []
     for key in sorted(preprocess):
@@ -243,7 +243,7 @@ def _preprocess_block(preprocess: dict[str, Any]) -> list[str]:
         elif isinstance(value, bool):
             lines.append(f"#define {name} {int(value)}")
         elif isinstance(value, int):
-            lines.append(f"#define {name} {_c_int(value)}")
+            lines.append(f"#define {name} {c_int(value)}")
         elif isinstance(value, float):
             lines.append(f"#define {name} {_c_double(value)}")
         elif isinstance(value, str):
@@ -278,7 +278,7 @@ def _preprocess_block(preprocess: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _normalisation_block(normalisation: dict[str, Any]) -> list[str]:
+def normalisation_block(normalisation: dict[str, Any]) -> list[str]:
     """Macros for the input normalisation applied before quantising the input."""
     kind = normalisation.get("kind", "none")
     if kind == "none":
@@ -303,8 +303,8 @@ def _normalisation_block(normalisation: dict[str, Any]) -> list[str]:
         f"#define MYE_NORM_DIMS {{ {', '.join(str(d) for d in mean_array.shape) or '1'} }}",
         "/* model input = (x - mean) / std, mean/std broadcast over the trailing input axes\n"
         "   (numpy rules; usually one value per channel, the last axis), row-major */",
-        "#define MYE_NORM_MEAN " + _initializer([_c_float32(v) for v in mean]),
-        "#define MYE_NORM_STD " + _initializer([_c_float32(v) for v in std]),
+        "#define MYE_NORM_MEAN " + _initializer([c_float32(v) for v in mean]),
+        "#define MYE_NORM_STD " + _initializer([c_float32(v) for v in std]),
     ]
 
 
@@ -347,10 +347,10 @@ def render_manifest(
         "#define MYE_LABEL_NAMES " + _initializer([c_string(str(n)) for n in label_names], per_line=4),
         "",
         "/* Preprocessing (bundle.json 'preprocess') */",
-        *_preprocess_block(preprocess),
+        *preprocess_block(preprocess),
         "",
         "/* Input normalisation (bundle.json 'normalisation') */",
-        *_normalisation_block(normalisation),
+        *normalisation_block(normalisation),
     ]
     if tflm_arena_bytes is not None:
         lines += ["", "/* Smallest TFLM tensor arena that ran the model (probed) */",

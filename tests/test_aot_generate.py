@@ -399,3 +399,29 @@ def test_variable_tensors_start_and_reset_at_their_zero_point() -> None:
         interpreter.set_input(x, 0)
         interpreter.invoke()
         assert np.array_equal(aot.invoke(x, reset=False), interpreter.get_output(0))
+
+
+# ---- the project's seed model families (random weights) --------------------------------------
+
+SEED_MODELS = [("attention-compact", (38, 16), 53), ("sconvnet", (8, 16, 1), 8), ("allconvnet", (8, 16, 1), 8)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,shape,n_classes", SEED_MODELS)
+@pytest.mark.parametrize("fuse", [False, True])
+def test_seed_model_families_are_bit_exact(name: str, shape: tuple, n_classes: int, fuse: bool) -> None:
+    """The training stage's models, int8-converted, match TFLM on 100 random windows (fused or not)."""
+    models = pytest.importorskip("myoedge.training.models")
+    from myoedge.quantize.convert import check_pure_int8, convert_int8
+
+    model = models.build_model(name, shape, n_classes)
+    _randomise(model, seed=3)
+    rng = np.random.default_rng(10)
+    tflite = convert_int8(model, rng.normal(0, 1, size=(32, *shape)).astype(np.float32), n_calibration=32)
+    check_pure_int8(tflite)
+    aot = AotModel(tflite, name=name, fuse_lut=fuse)
+    xs = rng.integers(-128, 128, size=(100, 1, *shape), dtype=np.int8)
+    expected = _tflm_outputs(tflite, xs)
+    got = aot.run_batch(xs)
+    bad = np.flatnonzero((expected.reshape(100, -1) != got.reshape(100, -1)).any(axis=1))
+    assert bad.size == 0, f"{name}: {bad.size} windows differ; {first_divergence(tflite, xs[bad[0]], aot)}"

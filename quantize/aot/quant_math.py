@@ -15,9 +15,11 @@ the results):
   lookup tables in Python and to cross-check the C.
 
 Floating-point subtleties matter: TFLM stores tensor scales as ``float``
-(float32) and computes some ratios in ``float`` and others in ``double``.
-Callers pass Python floats (doubles); where TFLM uses float32 arithmetic the
-emitter does that step with ``np.float32`` before calling in here.
+(float32), so emitters first round every scale to float32. TFLM's sources
+write some scale ratios as float32 divisions, but the interpreter build that
+serves as the oracle evaluates them in double (checked on HARD_SWISH, where
+the difference survives the rounding to Q0.15), so emitters take ratios of
+the float32 scales in double precision and pass Python floats in here.
 """
 
 from __future__ import annotations

@@ -77,7 +77,9 @@ typedef struct {
 void mye_mul_s8(const mye_mul_params_t *p, const int8_t *input1, const int8_t *input2,
                 int8_t *output);
 /* DIV int8. A zero divisor (input2 == its zero point) gives the saturated
- * value in the sign of the dividend (TFLM leaves it undefined). */
+ * value in the sign of the dividend (TFLM leaves it undefined). For tiny
+ * dividends TFLM's final shift exceeds 31 bits (undefined in C++); the kernel
+ * reproduces what TFLM's x86 build returns there (see elementwise.c). */
 void mye_div_s8(const mye_mul_params_t *p, const int8_t *input1, const int8_t *input2,
                 int8_t *output);
 
