@@ -39,6 +39,9 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=None, help="default: each model's recipe")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(REPO / "runs" / "bench-edge-db5"))
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse run folders under --out that already hold metrics.json and build/quant_report.json "
+                             "(e.g. written by earlier invocations on other subjects) instead of training again")
     args = parser.parse_args()
     data_dir = require_db5()
 
@@ -48,7 +51,7 @@ def main() -> int:
     for subject in subjects:
         peers_added = False
         for model in models:
-            row, baselines = run_model(data_dir, subject, model, Path(args.out), args.epochs, args.seed)
+            row, baselines = run_model(data_dir, subject, model, Path(args.out), args.epochs, args.seed, args.reuse)
             if not peers_added:
                 rows.extend(peer_row(subject, peer, baselines[peer]) for peer in PEERS)
                 peers_added = True
@@ -66,17 +69,25 @@ def main() -> int:
 
 
 def run_model(data_dir: Path, subject: int, model: str, out: Path, epochs: int | None,
-              seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+              seed: int, reuse: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """Train ``model`` on one subject, quantise it; returns its table row and the run's peer scores."""
     from myoedge.quantize.pipeline import quantize_run
-    from myoedge.training.train import train_run
+    from myoedge.quantize.report import read_quant_report
+    from myoedge.training.train import load_metrics, train_run
 
     run_dir = out / f"s{subject}-{model}"
-    print(f"\n--- subject {subject}: {model} (train)", flush=True)
-    metrics = train_run("ninapro-db5", data_dir, subject, model, run_dir, exercise=1, epochs=epochs, seed=seed)
-    print(f"--- subject {subject}: {model} (int8)", flush=True)
-    started = time.monotonic()
-    report = quantize_run(run_dir, run_dir / "build", probe=True)
+    build_dir = run_dir / "build"
+    if reuse and (run_dir / "metrics.json").is_file() and (build_dir / "quant_report.json").is_file():
+        print(f"\n--- subject {subject}: {model} (reusing {run_dir})", flush=True)
+        metrics, report = load_metrics(run_dir), read_quant_report(build_dir)
+        quantize_seconds = float(report.get("seconds") or 0.0)
+    else:
+        print(f"\n--- subject {subject}: {model} (train)", flush=True)
+        metrics = train_run("ninapro-db5", data_dir, subject, model, run_dir, exercise=1, epochs=epochs, seed=seed)
+        print(f"--- subject {subject}: {model} (int8)", flush=True)
+        started = time.monotonic()
+        report = quantize_run(run_dir, build_dir, probe=True)
+        quantize_seconds = time.monotonic() - started
     row = {
         "subject": subject, "model": model,
         "float": _core(metrics), "int8": _core(report["int8"]),
@@ -84,7 +95,7 @@ def run_model(data_dir: Path, subject: int, model: str, out: Path, epochs: int |
         "params": metrics["params"], "macs": report["macs"], "weights_bytes": report["weights_bytes"],
         "tflm_arena_bytes": report["tflm_arena_bytes"], "ops": report["ops"],
         "train_seconds": metrics["train_seconds"], "epochs_run": metrics.get("epochs_run"),
-        "quantize_seconds": round(time.monotonic() - started, 1),
+        "quantize_seconds": round(quantize_seconds, 1), "run_dir": str(run_dir),
     }
     row["within_budget"] = all(row[key] is not None and row[key] <= limit for key, limit in BUDGET.items())
     return row, metrics["baselines"]

@@ -100,6 +100,34 @@ def quantize_and_check(run_dir: Path, build_dir: Path) -> dict[str, Any]:
     return result
 
 
+def firmware_instructions(build_dir: Path, board: str = "mps2-an386", runs: int = 4) -> dict[str, Any]:
+    """AOT C into a copy of ``build_dir``, firmware for ``board``, and its own count of one inference.
+
+    The board times the network on the first test window (int8, as TFLM saw
+    it) ``runs`` times; under QEMU -icount the counts are instructions.
+    """
+    import shutil
+
+    from myoedge.firmware_build import build_firmware
+    from myoedge.host.client import open_board
+    from myoedge.quantize.aot.generate import generate_c
+
+    model_dir = build_dir.parent / f"{build_dir.name}-fw-model"
+    shutil.rmtree(model_dir, ignore_errors=True)
+    shutil.copytree(build_dir, model_dir)
+    generate_c((model_dir / "model.tflite").read_bytes(), model_dir, name="model")
+    firmware = build_firmware(board, model_dir, build_dir.parent / f"{build_dir.name}-fw-{board}")
+    size = json.loads(firmware.size_report_path.read_text())
+    window = np.load(build_dir / "reference_test.npz", allow_pickle=False)["x_int8"][0].reshape(-1)
+    with open_board(f"qemu:{board}:{firmware.elf}", timeout=120.0) as client:
+        client.info()
+        reply = client.bench(runs, window.astype(np.int8))
+    return {"board": board, "unit": reply.unit.name.lower(), "network_median": int(reply.network.median),
+            "total_median": int(reply.total.median), "runs": int(reply.runs),
+            "firmware_flash_bytes": size.get("flash_used"), "firmware_ram_bytes": size.get("ram_used"),
+            "model_flash_bytes": size.get("model_flash"), "arena_bytes": size.get("arena")}
+
+
 def run_variant(args: argparse.Namespace, data_dir: Path, predict_ahead: int) -> dict[str, Any]:
     from myoedge.training.fin import train_fin_run
     from myoedge.training.models.lstm_fin import resolve_options
@@ -124,7 +152,13 @@ def run_variant(args: argparse.Namespace, data_dir: Path, predict_ahead: int) ->
     }
     row.update(architecture_costs(run_dir, options))
     if args.variant == "on-device" and not args.no_quantize:
-        row.update(quantize_and_check(run_dir, run_dir.parent / f"{run_dir.name}-build"))
+        build_dir = run_dir.parent / f"{run_dir.name}-build"
+        row.update(quantize_and_check(build_dir=build_dir, run_dir=run_dir))
+        if args.firmware and predict_ahead == 0:
+            try:
+                row["firmware"] = firmware_instructions(build_dir)
+            except Exception as err:  # noqa: BLE001 - the figures above stand without it
+                row["firmware"] = f"not measured: {type(err).__name__}: {err}"
     return row
 
 
@@ -184,6 +218,8 @@ def main() -> int:
     parser.add_argument("--max-train-windows", type=int, default=0)
     parser.add_argument("--predict-ahead", default="0", help="comma-separated p values (low-latency setting)")
     parser.add_argument("--no-quantize", action="store_true")
+    parser.add_argument("--firmware", action="store_true",
+                        help="also build the mps2-an386 firmware and count instructions per inference in QEMU")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tag", default="", help="suffix of the result file names (several settings side by side)")
     parser.add_argument("--work", default="/tmp/myoedge-bench-lstm-fin", help="runs and synthetic data (not in git)")

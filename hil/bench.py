@@ -251,7 +251,8 @@ def _judge(recorded: RecordedWindows, store: WindowStore, outcomes: list[Any], i
 
     stream = recorded.stream
     if stream is None:
-        results.append(ck.skipped("stream", "the windows file holds no recorded stream"))
+        note = recorded.metadata.get("stream_note") or "the windows file holds no recorded stream"
+        results.append(ck.skipped("stream", str(note)))
     elif stream_error is not None:
         results.append(ck.CheckResult("stream", False, f"STREAM failed: {stream_error}"))
     elif stream_sent == 0:

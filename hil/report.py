@@ -122,6 +122,25 @@ def _embedded(path: Path, alt: str) -> str:
 _VERDICT = {True: ("pass", "PASS"), False: ("fail", "FAIL"), None: ("skip", "SKIPPED")}
 
 
+def _metrics_table(report: Report) -> list[str]:
+    """Device and host figures side by side (from the accuracy check)."""
+    try:
+        details = report.check("accuracy").details
+    except KeyError:
+        return []
+    if not details or "device" not in details:
+        return []
+    rows = ["<h2>Predictions against labels</h2><table><tr><th></th><th>device</th><th>host "
+            "(TFLM int8)</th></tr>"]
+    for key, label in (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"),
+                       ("mcc", "MCC")):
+        rows.append(f"<tr><td>{label}</td><td>{details['device'][key]:.4f}</td>"
+                    f"<td>{details['host'][key]:.4f}</td></tr>")
+    rows.append(f"<tr><td>windows</td><td colspan=2>{details['windows']} (agreement "
+                f"{details['agreement']:.4f})</td></tr></table>")
+    return rows
+
+
 def write_html(report: Report, out: Path, title: str) -> Path:
     """One self-contained page: verdicts, key figures, images embedded as data URLs."""
     esc = html.escape
@@ -144,6 +163,7 @@ def write_html(report: Report, out: Path, title: str) -> Path:
         "<table><tr><th>check</th><th>verdict</th><th>summary</th></tr>",
         *rows, "</table>",
     ]
+    parts.extend(_metrics_table(report))
     latency = report.figures.get("latency", {}).get("stages", [])
     if latency:
         parts.append("<h2>Latency</h2><table><tr><th>stage</th><th>unit</th><th>runs</th>"

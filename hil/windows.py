@@ -400,12 +400,26 @@ def export_windows(run_dir: Path, split: str, out: Path, build_dir: Path | None,
         "stream": None if stream is None else {
             "samples": int(len(stream.samples)), "hops": int(len(stream.positions)),
             "board_reference": stream.expected_board is not None},
+        "stream_note": _stream_note(bundle, recordings, stream),
     }
     windows = RecordedWindows(x_int8=x_int8, y=y, scores_int8=scores, start=start, subject=subject,
                               repetition=repetition, metadata=metadata,
                               raw=None if raw is None else np.asarray(raw, dtype=np.float32),
                               stream=stream)
     return save_windows(Path(out), windows)
+
+
+def _stream_note(bundle: Any, recordings: list[Any] | None, stream: RecordedStream | None) -> str:
+    """Why the file holds a stream, or why not (shown when the bench skips STREAM)."""
+    if recordings is None:
+        return (f"no recorded stream: the run's recordings were not found in data_dir "
+                f"{bundle.data_dir!r}")
+    if stream is None:
+        return "no recorded stream: the split has no contiguous stretch as long as one window"
+    if stream.expected_board is None:
+        return ("recorded stream; per-hop predictions from the training preprocessing only "
+                "(no model_manifest.h or no cmsisdsp for the board-preprocessing reference)")
+    return "recorded stream with training and board-preprocessing references"
 
 
 def _reference_scores(build: Path, split: str, x_int8: np.ndarray, y: np.ndarray, reference: Any,

@@ -297,3 +297,19 @@ def test_ctrl_c_keeps_the_collected_results(windows_file: Path, tmp_path: Path) 
     complete = next(c for c in saved["checks"] if c["name"] == "complete")
     assert saved["passed"] is False and "interrupted at window" in complete["summary"]
     assert 0 < complete["details"]["answered"] < N_WINDOWS
+
+
+def test_a_missing_ppk2_package_fails_the_energy_check_clearly(windows_file: Path, tmp_path: Path,
+                                                               monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ppk2_api", None)
+    monkeypatch.setitem(sys.modules, "ppk2_api.ppk2_api", None)
+    board, server = _serve()
+    with server:
+        report = _bench(server.url, windows_file, tmp_path / "r", ppk2_port="/dev/ttyACM7")
+    energy = report.check("energy")
+    assert energy.passed is False and "pip install 'myoedge[ppk2]'" in energy.summary
+    assert report.check("bit_exact").passed  # the rest of the bench still ran
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "balanced accuracy" in page

@@ -146,3 +146,33 @@ def test_two_qemu_instances_share_the_windows(bench_inputs, tmp_path: Path) -> N
     assert report.passed, [c.summary for c in report.checks]
     assert [(s["first"], s["stop"], s["answered"]) for s in report.figures["shards"]] == \
         [(0, 30, 30), (30, 60, 30)]
+
+
+def test_a_frozen_qemu_times_out_and_is_replaced(bench_inputs, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from myoedge.hil.bench import run_bench
+    from myoedge.host.client import open_board
+
+    firmware, windows = bench_inputs
+    state = {"inferences": 0}
+
+    def opener(target: str, **options):
+        client = open_board(target, **options)
+        infer = client.infer
+
+        def infer_then_maybe_freeze(*args, **kwargs):
+            state["inferences"] += 1
+            if state["inferences"] == 10:  # the board hangs: no crash, no answer
+                os.kill(client._owned.process.pid, signal.SIGSTOP)
+            return infer(*args, **kwargs)
+
+        client.infer = infer_then_maybe_freeze
+        return client
+
+    report = run_bench(f"qemu:{BOARD}", firmware, windows, tmp_path / "r", stream_seconds=0.5,
+                       timeout=1.5, retries=0, progress=False, opener=opener)
+    assert report.passed, [c.summary for c in report.checks]
+    incidents = report.check("complete").details["incidents"]
+    assert any("window #9" in text and "BoardTimeout" in text for text in incidents)

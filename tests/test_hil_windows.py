@@ -100,6 +100,7 @@ def test_export_holds_reference_bookkeeping_and_stream(run_and_build, tmp_path: 
     assert np.array_equal(stream.expected, host[:len(stream.expected)])
     if stream.expected_board is not None:  # cmsisdsp present: board preprocessing agrees closely
         assert np.mean(stream.expected_board == stream.expected) > 0.9
+        assert "board-preprocessing" in meta["stream_note"]
 
 
 def test_other_split_is_computed_and_missing_build_is_named(run_and_build, tmp_path: Path) -> None:
@@ -110,3 +111,21 @@ def test_other_split_is_computed_and_missing_build_is_named(run_and_build, tmp_p
     assert len(windows.stream.samples) <= 2 * 200
     with pytest.raises(FileNotFoundError, match="run `myoedge quantize"):
         export_windows(run_dir, "test", tmp_path / "x.npz", tmp_path / "nowhere")
+
+
+def test_without_the_recordings_the_export_says_so(run_and_build, tmp_path: Path) -> None:
+    import shutil
+
+    from myoedge.training.run import RunBundle
+
+    run_dir, build_dir = run_and_build
+    moved = tmp_path / "run"
+    shutil.copytree(run_dir, moved)
+    bundle = RunBundle.load(moved)
+    bundle.data_dir = str(tmp_path / "recordings-elsewhere")
+    bundle.save(moved)
+    windows = load_windows(export_windows(moved, "test", tmp_path / "w.npz", build_dir, progress=False))
+    assert windows.stream is None and set(windows.start.tolist()) == {-1}
+    assert "recordings-elsewhere" in windows.metadata["stream_note"]
+    assert windows.metadata["bookkeeping"] == "unknown (-1)"
+    assert len(windows) > 0 and windows.raw is not None  # the windows themselves are all there

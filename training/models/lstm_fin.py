@@ -41,7 +41,6 @@ and leave ``channels - 8`` for the last one) and ``fin_outputs`` of 1 or >= 9.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 FEATURE_NAMES = ("entropy", "rms", "variance", "ssi")  # the order of myoedge.training.features.FIN_NAMES
@@ -290,8 +289,3 @@ def lstm_activation_bytes(window: int, channels: int, options: dict[str, Any]) -
     sequences = channels * steps * (widest_in + widest_out)
     state = channels * hidden * (2 + 1) * directions
     return int(window * channels + sequences + state)
-
-
-def round_up(value: float, step: int = 1024) -> int:
-    """``value`` rounded up to a multiple of ``step`` (for memory figures)."""
-    return int(math.ceil(value / step) * step)
