@@ -47,6 +47,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .ahead_of_time import ParityError, generate_and_check
 from .convert import NotPureInt8Error, check_pure_int8, convert_int8, calibration_samples
 from .headers import model_hash, write_headers
 from .report import costs_as_dict, format_report_table, graph_costs, write_quant_report
@@ -208,6 +209,8 @@ def quantize_run(
         source=f"run folder '{Path(run_dir).resolve().name}'",
     )
 
+    aot = generate_and_check(model_bytes, build_dir, x_int8, scores_int8, progress=progress)
+
     costs = costs_as_dict(graph_costs(graph))
     int8_metrics = _metrics(run.test_y, pred_int8, n_classes)
     report: dict[str, Any] = {
@@ -224,6 +227,7 @@ def quantize_run(
         "tflm_arena_bytes": arena.arena_bytes if arena else None,
         "tflm_arena_recorded_bytes": arena.recorded_bytes if arena else None,
         "tflm_arena_probe": {"trials": arena.trials, "seconds": round(arena.seconds, 2)} if arena else None,
+        **aot,
         "seconds": round(time.perf_counter() - started, 2),
     }
     write_quant_report(build_dir, report)
@@ -232,6 +236,12 @@ def quantize_run(
     if progress:
         print()
         print(format_report_table(report))
+    parity = report["parity"]
+    if parity["mismatches"]:
+        raise ParityError(
+            f"generated C differs from TFLM on {parity['mismatches']} of {parity['windows']} test windows "
+            f"(first: {parity['mismatched_windows'][:5]}); {parity['first_divergence']}"
+        )
     return report
 
 

@@ -10,15 +10,22 @@
 #define UART_DATA CM_REG(UART0_BASE + 0x00u)
 #define UART_STATE CM_REG(UART0_BASE + 0x04u)
 #define UART_CTRL CM_REG(UART0_BASE + 0x08u)
+#define UART_INTCLEAR CM_REG(UART0_BASE + 0x0Cu)
 #define UART_BAUDDIV CM_REG(UART0_BASE + 0x10u)
 #define UART_STATE_TX_FULL (1u << 0)
 #define UART_STATE_RX_FULL (1u << 1)
 #define UART_CTRL_TX_RX_ENABLE 3u
+#define UART_CTRL_RX_IRQ_ENABLE (1u << 3)
+#define UART_INT_RX (1u << 1)
+#define UART0_RX_IRQ 0u /* MPS2 AN386: UART0 RX is IRQ 0, TX IRQ 1 */
+
+#define NVIC_ISER0 CM_REG(0xE000E100u)
 
 void board_init(void)
 {
     UART_BAUDDIV = 16u; /* minimum legal divider; QEMU ignores the rate */
-    UART_CTRL = UART_CTRL_TX_RX_ENABLE;
+    UART_CTRL = UART_CTRL_TX_RX_ENABLE | UART_CTRL_RX_IRQ_ENABLE;
+    NVIC_ISER0 = 1u << UART0_RX_IRQ;
     cm_icount_setup(MYOEDGE_BOARD_CLOCK_HZ, MYOEDGE_ICOUNT_SHIFT);
     cm_systick_start();
     __asm__ volatile("cpsie i" ::: "memory");
@@ -33,16 +40,37 @@ void board_uart_write(const uint8_t *data, size_t len)
     }
 }
 
+/* The RX interrupt only wakes the core; the byte stays in DATA until read. */
+void board_irq_handler(uint32_t irq)
+{
+    if (irq == UART0_RX_IRQ) {
+        UART_INTCLEAR = UART_INT_RX;
+    }
+}
+
+/*
+ * Waits in WFI rather than spinning: under QEMU the emulator delivers the
+ * next byte only when the core yields, so a spinning reader takes a main-loop
+ * round trip per byte. Interrupts are masked around the check and the WFI so
+ * a byte arriving in between still wakes the core (WFI wakes on a pending
+ * interrupt even while PRIMASK masks it); SysTick's wrap interrupt bounds the
+ * sleep, so the timeout still expires.
+ */
 int board_uart_read_byte(uint32_t timeout_ms)
 {
     uint32_t start = board_millis();
     for (;;) {
+        __asm__ volatile("cpsid i" ::: "memory");
         if (UART_STATE & UART_STATE_RX_FULL) {
+            __asm__ volatile("cpsie i" ::: "memory");
             return (int)(UART_DATA & 0xFFu);
         }
         if ((uint32_t)(board_millis() - start) >= timeout_ms) {
+            __asm__ volatile("cpsie i" ::: "memory");
             return -1;
         }
+        __asm__ volatile("wfi" ::: "memory");
+        __asm__ volatile("cpsie i" ::: "memory");
     }
 }
 
