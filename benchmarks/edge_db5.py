@@ -39,6 +39,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=None, help="default: each model's recipe")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(REPO / "runs" / "bench-edge-db5"))
+    parser.add_argument("--results", default="edge_db5", help="name of the results file under benchmarks/results/")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse run folders under --out that already hold metrics.json and build/quant_report.json "
                              "(e.g. written by earlier invocations on other subjects) instead of training again")
@@ -62,7 +63,7 @@ def main() -> int:
     for line in verdicts:
         print(line)
     command = " ".join([".venv/bin/python benchmarks/edge_db5.py", *sys.argv[1:]])
-    path = write_results("edge_db5", {"command": command, "epochs": args.epochs, "seed": args.seed,
+    path = write_results(args.results, {"command": command, "epochs": args.epochs, "seed": args.seed,
                                       "budget": BUDGET, "rows": rows, "verdicts": verdicts, "table": table})
     print(f"\nwrote {path}")
     return 0

@@ -136,7 +136,8 @@ def run_variant(args: argparse.Namespace, data_dir: Path, predict_ahead: int) ->
     run_dir = Path(args.work) / f"{args.variant}{'-' + args.tag if args.tag else ''}-p{predict_ahead}"
     overrides = {"pretrain_epochs": args.pretrain_epochs, "predict_ahead": predict_ahead,
                  "max_pretrain_sequences": args.max_pretrain_sequences,
-                 "max_score_sequences": args.max_score_sequences, "max_train_windows": args.max_train_windows}
+                 "max_score_sequences": args.max_score_sequences, "max_train_windows": args.max_train_windows,
+                 "fin_stage": "transfer" if args.fin_dir else "all", "fin_dir": args.fin_dir}
     started = time.monotonic()
     metrics = train_fin_run(args.dataset, data_dir, args.subject, run_dir, exercise=1, epochs=args.epochs,
                             seed=args.seed, model_options=options, train_overrides=overrides,
@@ -217,6 +218,8 @@ def main() -> int:
     parser.add_argument("--max-score-sequences", type=int, default=5000)
     parser.add_argument("--max-train-windows", type=int, default=0)
     parser.add_argument("--predict-ahead", default="0", help="comma-separated p values (low-latency setting)")
+    parser.add_argument("--fin-dir", default=None,
+                        help="reuse FINs pre-trained by an earlier run (its folder): transfer stage only")
     parser.add_argument("--no-quantize", action="store_true")
     parser.add_argument("--firmware", action="store_true",
                         help="also build the mps2-an386 firmware and count instructions per inference in QEMU")

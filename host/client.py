@@ -418,7 +418,23 @@ class BoardClient:
 def _open_serial(url: str, timeout: float, baudrate: int) -> Any:
     import serial  # pyserial: the "host" extra
 
-    return serial.serial_for_url(url, timeout=timeout, baudrate=baudrate)
+    port = serial.serial_for_url(url, timeout=timeout, baudrate=baudrate)
+    _disable_nagle(port)
+    return port
+
+
+def _disable_nagle(port: Any) -> None:
+    """Send small frames at once on a TCP link (socket:// ports, QEMU).
+
+    With Nagle's algorithm on, a request written in pieces waits for the
+    peer's delayed ACK (~40 ms) before its tail goes out, which caps a
+    request/reply link at ~20 round trips per second.
+    """
+    import socket
+
+    sock = getattr(port, "_socket", None)
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def open_board(target: str, timeout: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES,

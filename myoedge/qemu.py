@@ -112,7 +112,7 @@ class QemuBoard:
             "-kernel", str(self.elf),
             "-icount", f"shift={self.icount_shift}",
             "-semihosting-config", "enable=on,target=native",
-            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on",
+            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on",
             *self.extra_args,
         ]
 

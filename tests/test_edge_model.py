@@ -124,7 +124,7 @@ def test_recipe_preprocessing_reaches_the_bundle(tmp_path):
     from myoedge.training.train import train_run
 
     data_dir = tmp_path / "data"
-    write_synthetic_dataset("myo16", 1, data_dir, progress=False)
+    write_synthetic_dataset("myo16", 1, data_dir, progress=False, gestures=3)  # small: rest + 3 moves
     run = tmp_path / "run"
     train_run("synthetic-myo16", data_dir, 1, "edge", run, epochs=1, progress=False)
     bundle = json.loads((run / "bundle.json").read_text())
