@@ -69,6 +69,8 @@ def make_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bo
         write_shards(x, y, cache_dir)
         spec = (tf.TensorSpec(x.shape[1:], tf.float32), tf.TensorSpec((), tf.int64))
         ds = tf.data.Dataset.from_generator(shard_generator(cache_dir, training, seed), output_signature=spec)
+        # A generator's length is unknown to tf.data; Keras needs it to end each epoch cleanly.
+        ds = ds.apply(tf.data.experimental.assert_cardinality(len(y)))
         if training:
             ds = ds.shuffle(4096, seed=seed)
     else:

@@ -183,7 +183,8 @@ def train_run(
     if progress:
         callbacks.append(ProgressBar(config.epochs))
     fit_started = time.monotonic()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=0, callbacks=callbacks)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=0, callbacks=callbacks,
+                        shuffle=False)  # the tf.data pipeline shuffles
     train_seconds = time.monotonic() - fit_started
 
     scores = model.predict(tf.constant(x["test"]), batch_size=512, verbose=0)
