@@ -10,8 +10,8 @@ say() { printf '[install] %s\n' "$*"; }
 
 PY=${PYTHON:-}
 if [ -z "$PY" ]; then
-  for candidate in python3.12 python3.11 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  for candidate in python3 python3.11 python3.12; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" 2>/dev/null -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
       PY=$candidate; break
     fi
   done
