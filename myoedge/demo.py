@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 DEFAULT_DATASET = "synthetic-myo16"
-DEFAULT_MODEL = "attention-compact"
+DEFAULT_MODEL = "edge"  # the recommended on-device model (docs/EDGE_MODEL.md)
 DEFAULT_BOARD = "mps2-an386"
-DEFAULT_EPOCHS = 20
+DEFAULT_EPOCHS = None  # the model's own recipe
 QUICK_EPOCHS = 2
 
 
