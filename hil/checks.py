@@ -208,6 +208,8 @@ def check_energy(estimate: dict[str, Any] | None, measured: dict[str, Any] | Non
     if estimate is not None:
         per = estimate["uj_per_inference"]
         parts.append("estimated " + ", ".join(f"{stage} {value} uJ" for stage, value in per.items()))
+        if not estimate.get("source_checked", False):
+            parts.append("power profile not yet checked against its datasheet (hil/power_profiles.json)")
     return CheckResult("energy", True, "; ".join(parts), details)
 
 

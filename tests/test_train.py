@@ -172,3 +172,15 @@ def test_image_model_on_hd_grid_scores_frames_and_majority_vote(tmp_path):
     assert vote["frames"] == 40
     # single frames of a 1 s trial are noisy; voting over 40 ms must not make things worse on this data
     assert vote["accuracy"] >= metrics["accuracy"] - 0.02
+
+
+def test_pooled_subjects_share_one_split(tmp_path):
+    from myoedge.training.synthetic import write_synthetic_dataset
+    from myoedge.training.train import prepare_data
+
+    write_synthetic_dataset("myo16", [1, 2], tmp_path, seed=5, progress=False)
+    one = prepare_data("synthetic-myo16", tmp_path, 1, None, "sequence", recipe_for("attention"))
+    pooled = prepare_data("synthetic-myo16", tmp_path, [1, 2], None, "sequence", recipe_for("attention"))
+    assert set(np.unique(pooled.splits["train"].subject)) == {1, 2}
+    assert len(pooled.splits["test"].y) > len(one.splits["test"].y)
+    assert set(np.unique(pooled.splits["test"].repetition)) == {5}
