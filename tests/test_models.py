@@ -15,7 +15,6 @@ from myoedge.training.models import (  # noqa: E402
     Mish,
     build_model,
     count_macs,
-    int8_concrete_function,
     model_defaults,
     model_input_kind,
 )
@@ -221,19 +220,12 @@ def test_save_load_round_trip_of_ablation_layers(tmp_path):
 
 
 def _convert_int8(model: keras.Model, n_representative: int = 16) -> bytes:
-    tf = pytest.importorskip("tensorflow")
-    concrete, module = int8_concrete_function(model)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], module)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    """The quantize stage's own conversion, on random representative inputs."""
+    from myoedge.quantize.convert import convert_int8
+
     rng = np.random.default_rng(0)
-    shape = (1, *model.inputs[0].shape[1:])
-    converter.representative_dataset = lambda: (
-        [rng.standard_normal(shape).astype(np.float32)] for _ in range(n_representative)
-    )
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    return converter.convert()
+    representative = rng.standard_normal((n_representative, *model.inputs[0].shape[1:])).astype(np.float32)
+    return convert_int8(model, representative, n_calibration=n_representative)
 
 
 def _interpreter(tflite: bytes):

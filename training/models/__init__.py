@@ -114,31 +114,6 @@ def count_macs(model: keras.Model) -> int:
     return total
 
 
-def int8_concrete_function(model: keras.Model):
-    """Batch-1 concrete function of ``model`` for ``tf.lite.TFLiteConverter.from_concrete_functions``.
-
-    Returns ``(concrete_function, module)``: pass both as
-    ``from_concrete_functions([concrete_function], module)``. The fixed
-    input signature keeps dynamic-shape ops (SHAPE, PACK) out of the graph and
-    the ``tf.Module`` holding the model's variables lets the converter freeze
-    them (converting a Keras 3 model directly leaves READ_VARIABLE ops).
-    """
-    import tensorflow as tf
-
-    if len(model.inputs) != 1:
-        raise ValueError(f"model {model.name} has {len(model.inputs)} inputs; the int8 export expects one")
-    input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    module = tf.Module()
-    module.model_variables = [v.value if hasattr(v, "value") else v for v in model.variables]
-
-    @tf.function(input_signature=[tf.TensorSpec((1, *input_shape), tf.float32, name="input")])
-    def serve(window):
-        return model(window, training=False)
-
-    module.serve = serve
-    return serve.get_concrete_function(), module
-
-
 __all__ = [
     "MODEL_NAMES",
     "ModelSpec",
@@ -146,7 +121,6 @@ __all__ = [
     "model_input_kind",
     "model_defaults",
     "count_macs",
-    "int8_concrete_function",
     "FeedForwardAttention",
     "HardMish",
     "LayerNorm",
