@@ -55,13 +55,13 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from myoedge.training.train import train_run
-
     if args.model == "lstm-fin":  # pre-training and transfer stages: --set fin_stage=pretrain|transfer|all|scratch
-        from myoedge.training.fin import train_fin_run as train_run
+        from myoedge.training.fin import train_fin_run as run
     else:
-        train_run = partial(train_run, model_name=args.model)
-    metrics = train_run(
+        from myoedge.training.train import train_run
+
+        run = partial(train_run, model_name=args.model)
+    metrics = run(
         dataset=args.dataset, data_dir=Path(args.data_dir), subject=_subject_list(args.subject),
         out=Path(args.out), exercise=args.exercise, epochs=args.epochs,
         seed=args.seed, model_options=_key_values(args.option, "--option"),

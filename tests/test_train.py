@@ -184,3 +184,23 @@ def test_pooled_subjects_share_one_split(tmp_path):
     assert set(np.unique(pooled.splits["train"].subject)) == {1, 2}
     assert len(pooled.splits["test"].y) > len(one.splits["test"].y)
     assert set(np.unique(pooled.splits["test"].repetition)) == {5}
+
+
+def test_broken_splits_files_name_the_problem(tmp_path):
+    (tmp_path / "splits.npz").write_bytes(b"not a zip file")
+    with pytest.raises(runfolder.RunFolderError, match="splits.npz"):
+        runfolder.load_model_splits(tmp_path)
+    np.savez(tmp_path / "splits.npz", train_x=np.zeros((2, 3, 1), np.float32))
+    with pytest.raises(runfolder.RunFolderError, match="lacks x or y"):
+        runfolder.load_model_splits(tmp_path)
+    np.savez(tmp_path / "splits.npz", train_x=np.array([{"a": 1}], dtype=object), train_y=np.zeros(1))
+    with pytest.raises(runfolder.RunFolderError, match="splits.npz"):
+        runfolder.load_model_splits(tmp_path)
+
+
+def test_bundle_that_is_not_ours_is_named(tmp_path):
+    (tmp_path / "bundle.json").write_text('{"format": "something-else"}')
+    with pytest.raises(runfolder.RunFolderError, match="format"):
+        runfolder.RunBundle.load(tmp_path)
+    with pytest.raises(runfolder.RunFolderError, match="no bundle.json"):
+        runfolder.RunBundle.load(tmp_path / "missing")

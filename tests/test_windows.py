@@ -1,4 +1,4 @@
-"""Windows, the repetition rules, splits, normalisation and the splits file."""
+"""Windows, the repetition rules and the splits."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ import pytest
 from myoedge.training.preprocess import PreprocessConfig, preprocess_stream
 from myoedge.training.recording import ElectrodeLayout, Recording
 from myoedge.training.windows import (
-    Normaliser,
     WindowSet,
     concat,
-    load_npz,
     make_windows,
-    save_npz,
     split_by_repetition,
     train_repetitions,
 )
@@ -138,52 +135,3 @@ def test_concat_and_select_keep_rows_together() -> None:
         concat([a, frames])
     with pytest.raises(ValueError, match="rows"):
         WindowSet(a.x, a.raw, a.y[:-1], a.repetition, a.subject, a.start)
-
-
-def test_normaliser_standardises_per_channel_and_round_trips() -> None:
-    rng = np.random.default_rng(6)
-    x = rng.normal([1.0, -2.0, 5.0], [0.5, 3.0, 2.0], size=(200, 10, 3)).astype(np.float32)
-    x[:, :, 2] = 7.0  # a constant channel keeps std 1
-    norm = Normaliser.fit(x, "standardize")
-    scaled = norm.apply(x)
-    np.testing.assert_allclose(scaled[:, :, :2].mean(axis=(0, 1)), 0.0, atol=1e-5)
-    np.testing.assert_allclose(scaled[:, :, :2].std(axis=(0, 1)), 1.0, atol=1e-4)
-    np.testing.assert_allclose(scaled[:, :, 2], 0.0, atol=1e-6)
-    again = Normaliser.from_dict(norm.to_dict())
-    np.testing.assert_array_equal(again.apply(x), scaled)
-    none = Normaliser.fit(x, "none")
-    assert none.to_dict() == {"kind": "none", "mean": [], "std": []}
-    np.testing.assert_array_equal(none.apply(x), x)
-    with pytest.raises(ValueError, match="channels"):
-        norm.apply(x[:, :, :2])
-    with pytest.raises(ValueError, match="kind"):
-        Normaliser.from_dict({"kind": "minmax"})
-
-
-def test_splits_file_round_trips_without_pickle(tmp_path) -> None:
-    ws = make_windows(nina_like_recording(), PreprocessConfig.for_dataset("ninapro-db5"))
-    splits = split_by_repetition(ws)
-    path = save_npz(tmp_path / "splits.npz", splits)
-    with np.load(path, allow_pickle=False) as data:
-        assert {"train_x", "train_raw", "train_y", "test_start", "validation_subject"} <= set(data.files)
-        assert data["train_x"].dtype == np.float32 and data["test_y"].dtype == np.int64
-    loaded = load_npz(path)
-    assert set(loaded) == set(splits)
-    for name in splits:
-        for field in ("x", "raw", "y", "repetition", "subject", "start"):
-            np.testing.assert_array_equal(getattr(loaded[name], field), getattr(splits[name], field))
-
-
-def test_broken_splits_files_name_the_problem(tmp_path) -> None:
-    garbage = tmp_path / "garbage.npz"
-    garbage.write_bytes(b"not a zip file")
-    with pytest.raises(ValueError, match="garbage.npz"):
-        load_npz(garbage)
-    partial = tmp_path / "partial.npz"
-    np.savez(partial, train_x=np.zeros((2, 3, 1), np.float32), train_y=np.zeros(2, np.int64))
-    with pytest.raises(ValueError, match="train_raw"):
-        load_npz(partial)
-    objects = tmp_path / "objects.npz"
-    np.savez(objects, train_x=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ValueError, match="objects.npz"):
-        load_npz(objects)

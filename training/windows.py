@@ -11,9 +11,8 @@ train = the rest, rest-only repetition 0 included).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -140,100 +139,3 @@ def split_by_repetition(
 def train_repetitions(ws: WindowSet, test: Sequence[int] = (5,), validation: Sequence[int] = (3,)) -> list[int]:
     """The repetitions that :func:`split_by_repetition` puts in ``train`` (for bundle.json)."""
     return sorted(int(r) for r in np.unique(ws.repetition) if r not in set(test) | set(validation))
-
-
-@dataclass
-class Normaliser:
-    """Per-channel input scaling fitted on the training split.
-
-    kind "none" leaves inputs alone; "standardize" subtracts the channel mean
-    and divides by the channel standard deviation (over all windows and time
-    steps of the training split; a constant channel keeps std 1).
-    """
-
-    kind: str = "none"
-    mean: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    std: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("none", "standardize"):
-            raise ValueError(f"normaliser: kind must be 'none' or 'standardize', got {self.kind!r}")
-        self.mean = np.asarray(self.mean, dtype=np.float32).reshape(-1)
-        self.std = np.asarray(self.std, dtype=np.float32).reshape(-1)
-        if self.kind == "standardize":
-            if self.mean.shape != self.std.shape or self.mean.size == 0:
-                raise ValueError(f"normaliser: mean {self.mean.shape} and std {self.std.shape} must match, non-empty")
-            if not np.all(self.std > 0):
-                raise ValueError("normaliser: std must be > 0")
-
-    @classmethod
-    def fit(cls, x: np.ndarray, kind: str = "standardize") -> "Normaliser":
-        """Fit on training inputs (n, T, C)."""
-        if kind == "none":
-            return cls("none")
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 3 or x.shape[0] == 0:
-            raise ValueError(f"normaliser: fit needs non-empty (n, T, C) inputs, got shape {x.shape}")
-        mean = x.mean(axis=(0, 1))
-        std = x.std(axis=(0, 1))
-        std = np.where(std > 0, std, 1.0)
-        return cls(kind, mean, std)
-
-    def apply(self, x: np.ndarray) -> np.ndarray:
-        """Scaled float32 copy of inputs whose last axis is the channel."""
-        x = np.asarray(x, dtype=np.float32)
-        if self.kind == "none":
-            return x.copy()
-        if x.shape[-1] != self.mean.shape[0]:
-            raise ValueError(f"normaliser: inputs have {x.shape[-1]} channels, fitted on {self.mean.shape[0]}")
-        return ((x - self.mean) / self.std).astype(np.float32)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Normaliser":
-        unknown = sorted(set(data) - {"kind", "mean", "std"})
-        if unknown:
-            raise ValueError(f"normaliser: unknown keys {unknown}")
-        return cls(data.get("kind", "none"), data.get("mean", []), data.get("std", []))
-
-
-def save_npz(path: Path, splits: dict[str, WindowSet]) -> Path:
-    """Write each split's arrays as ``<split>_<field>`` (train_x, train_raw, train_y, ...)."""
-    arrays: dict[str, np.ndarray] = {}
-    for split, ws in splits.items():
-        if "_" in split:
-            raise ValueError(f"save_npz: split name {split!r} must not contain '_'")
-        for name in _ARRAY_FIELDS:
-            arrays[f"{split}_{name}"] = np.ascontiguousarray(getattr(ws, name))
-    path = Path(path)
-    with path.open("wb") as handle:  # a file object keeps numpy from appending ".npz"
-        np.savez(handle, **arrays)
-    return path
-
-
-def load_npz(path: Path) -> dict[str, WindowSet]:
-    """Read what :func:`save_npz` wrote (no pickle); errors name the file and the key."""
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{path}: cannot be read as window splits ({err})") from err
-    splits: dict[str, dict[str, np.ndarray]] = {}
-    for key, value in arrays.items():
-        split, _, name = key.partition("_")
-        if name not in _ARRAY_FIELDS:
-            raise ValueError(f"{path}: unexpected array {key!r}")
-        splits.setdefault(split, {})[name] = value
-    out: dict[str, WindowSet] = {}
-    for split, parts in splits.items():
-        missing = [name for name in _ARRAY_FIELDS if name not in parts]
-        if missing:
-            raise ValueError(f"{path}: split {split!r} lacks {', '.join(f'{split}_{m}' for m in missing)}")
-        try:
-            out[split] = WindowSet(**parts)
-        except ValueError as err:
-            raise ValueError(f"{path}: split {split!r}: {err}") from err
-    return out
