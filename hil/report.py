@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from myoedge.training.run import json_value
+
 from .checks import CheckResult
 
 FORMAT = "myoedge-hil-report/1"
@@ -60,19 +62,9 @@ class Report:
                 "images": {k: p.name for k, p in self.images.items()}}
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def write_json(report: Report, out: Path) -> Path:
     path = Path(out) / JSON_FILE
-    path.write_text(json.dumps(report.to_dict(), indent=2, default=_json_default) + "\n")
+    path.write_text(json.dumps(report.to_dict(), indent=2, default=json_value) + "\n")
     return path
 
 
@@ -177,7 +169,7 @@ def write_html(report: Report, out: Path, title: str) -> Path:
         if key in report.images:
             parts.append(f"<h2>{heading}</h2>{_embedded(report.images[key], heading)}")
     parts.append("<h2>All figures</h2><pre>"
-                 + esc(json.dumps(report.figures, indent=2, default=_json_default)) + "</pre>")
+                 + esc(json.dumps(report.figures, indent=2, default=json_value)) + "</pre>")
     parts.append("</body></html>")
     path = Path(out) / HTML_FILE
     path.write_text("\n".join(parts))

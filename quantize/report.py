@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from myoedge.training.run import json_value
 
 from .tflite_graph import Graph, OpInfo
 
@@ -140,22 +140,13 @@ def graph_costs(graph: Graph) -> GraphCosts:
     )
 
 
-def _json_default(value: Any) -> Any:
-    """numpy scalars and arrays -> plain JSON values."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def write_quant_report(build_dir: Path, report: dict[str, Any]) -> Path:
     """Write ``BUILD_DIR/quant_report.json``; the AOT keys are added as null when absent."""
     content = {"format": REPORT_FORMAT, **report}
     for key in AOT_FIELDS:
         content.setdefault(key, None)
     path = Path(build_dir) / REPORT_FILE
-    path.write_text(json.dumps(content, indent=2, default=_json_default) + "\n")
+    path.write_text(json.dumps(content, indent=2, default=json_value) + "\n")
     return path
 
 

@@ -99,14 +99,17 @@ class RunBundle:
 
 
 def write_json(path: Path, data: Any) -> None:
-    Path(path).write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    Path(path).write_text(json.dumps(data, indent=2, default=json_value) + "\n")
 
 
-def _json_default(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """numpy scalars and arrays, paths -> plain JSON values (``json.dumps(..., default=json_value)``)."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
