@@ -106,7 +106,7 @@ def test_windows_file_round_trip(tmp_path: Path) -> None:
 def test_a_broken_windows_file_names_the_array(tmp_path: Path) -> None:
     windows = stub_windows()
     path = save_windows(tmp_path / "w.npz", windows)
-    with np.load(path) as data:
+    with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files if k != "scores_int8"}
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ValueError, match="scores_int8"):
