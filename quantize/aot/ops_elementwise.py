@@ -133,24 +133,35 @@ def _emit_add_sub(op: OpInfo, ctx: EmitContext, kernel: str) -> KernelCall:
     in1, in2 = op.inputs[0], op.inputs[1]
     out = op.outputs[0]
     require_int8(ctx, op, in1, in2, out)
-    graph = ctx.graph
     try:
         multipliers = add_sub_multipliers(scale_f32(ctx, in1), scale_f32(ctx, in2), scale_f32(ctx, out))
     except ValueError as error:  # TFLM's Prepare aborts on these scales too
         raise fail(ctx, op, f"scales out of the kernel's range: {error}") from error
+    return _binary_call(op, ctx, kernel, "mye_add_params_t", {"left_shift": ADD_LEFT_SHIFT, **multipliers})
+
+
+def _binary_call(op: OpInfo, ctx: EmitContext, kernel: str, struct: str,
+                 requantisation: dict[str, object]) -> KernelCall:
+    """The parameter struct and call shared by ADD, SUB, MUL and DIV.
+
+    Field order follows the C structs: broadcast shape, the three offsets,
+    the op's own requantisation fields, then the fused activation range.
+    """
+    graph = ctx.graph
+    in1, in2 = op.inputs[0], op.inputs[1]
+    out = op.outputs[0]
     act_min, act_max = activation_range(ctx, op, out)
     fields: dict[str, object] = {
         "shape": broadcast_fields(ctx, op),
         "input1_offset": -graph.tensors[in1].zero_point,
         "input2_offset": -graph.tensors[in2].zero_point,
         "output_offset": graph.tensors[out].zero_point,
-        "left_shift": ADD_LEFT_SHIFT,
-        **multipliers,
+        **requantisation,
         "activation_min": act_min,
         "activation_max": act_max,
     }
     name = ctx.unique(f"{op.opcode.lower()}_params")
-    code = c_struct("mye_add_params_t", name, fields)
+    code = c_struct(struct, name, fields)
     code += f"\n    {kernel}(&{name}, {ctx.tensor(in1)}, {ctx.tensor(in2)}, {ctx.tensor(out)});"
     return KernelCall(code=code, kernel=kernel, in_place=same_shape_as_output(ctx, op))
 
@@ -181,24 +192,10 @@ def _emit_mul_div(op: OpInfo, ctx: EmitContext, kernel: str) -> KernelCall:
     in1, in2 = op.inputs[0], op.inputs[1]
     out = op.outputs[0]
     require_int8(ctx, op, in1, in2, out)
-    graph = ctx.graph
     scales = (scale_f32(ctx, in1), scale_f32(ctx, in2), scale_f32(ctx, out))
     multiplier, shift = mul_multiplier(*scales) if kernel == "mye_mul_s8" else div_multiplier(*scales)
-    act_min, act_max = activation_range(ctx, op, out)
-    fields: dict[str, object] = {
-        "shape": broadcast_fields(ctx, op),
-        "input1_offset": -graph.tensors[in1].zero_point,
-        "input2_offset": -graph.tensors[in2].zero_point,
-        "output_offset": graph.tensors[out].zero_point,
-        "output_multiplier": multiplier,
-        "output_shift": shift,
-        "activation_min": act_min,
-        "activation_max": act_max,
-    }
-    name = ctx.unique(f"{op.opcode.lower()}_params")
-    code = c_struct("mye_mul_params_t", name, fields)
-    code += f"\n    {kernel}(&{name}, {ctx.tensor(in1)}, {ctx.tensor(in2)}, {ctx.tensor(out)});"
-    return KernelCall(code=code, kernel=kernel, in_place=same_shape_as_output(ctx, op))
+    return _binary_call(op, ctx, kernel, "mye_mul_params_t",
+                        {"output_multiplier": multiplier, "output_shift": shift})
 
 
 @register("MUL")
