@@ -95,3 +95,30 @@ class UnsupportedOpError(ValueError):
 def c_int_list(values: np.ndarray | list[int]) -> str:
     """Format integers as a C initialiser body, e.g. ``"1, -2, 3"``."""
     return ", ".join(str(int(v)) for v in np.asarray(values).reshape(-1))
+
+
+# Helpers every op family's emitter uses.
+
+
+def fail(ctx: EmitContext, op: OpInfo, why: str) -> UnsupportedOpError:
+    """An UnsupportedOpError naming the op (index, opcode, output) and the reason."""
+    return UnsupportedOpError(f"{ctx.graph.op_label(op)}: {why}")
+
+
+def c_value(value: object) -> str:
+    """A C initialiser for an int, a nested dict (struct) or a list (array)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f".{k} = {c_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "{" + ", ".join(c_value(v) for v in value) + "}"
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
+
+
+def c_struct(ctype: str, name: str, fields: dict[str, object]) -> str:
+    """A ``static const`` parameter struct with designated initialisers."""
+    body = ",\n        ".join(f".{k} = {c_value(v)}" for k, v in fields.items())
+    return f"static const {ctype} {name} = {{\n        {body}\n    }};"

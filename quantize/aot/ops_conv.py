@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .emit import EmitContext, KernelCall, OpInfo, UnsupportedOpError, c_int_list, register
+from .emit import EmitContext, KernelCall, OpInfo, c_int_list, c_struct, fail, register
 from .quant_math import quantize_multiplier, round_half_away
 
 INT8_MIN = -128
@@ -25,17 +25,12 @@ INT8_MAX = 127
 VIEW_OPS = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
 
 
-def _fail(ctx: EmitContext, op: OpInfo, why: str) -> UnsupportedOpError:
-    """An UnsupportedOpError naming the op, its index and output tensor."""
-    return UnsupportedOpError(f"{ctx.graph.op_label(op)}: {why}")
-
-
 def _require_int8(ctx: EmitContext, op: OpInfo, *tensor_indices: int) -> None:
     """Refuse the op unless every listed tensor is int8."""
     for index in tensor_indices:
         tensor = ctx.graph.tensors[index]
         if tensor.type_name != "INT8":
-            raise _fail(ctx, op, f"tensor {index} ({tensor.name!r}) is {tensor.type_name}, the kernel needs INT8")
+            raise fail(ctx, op, f"tensor {index} ({tensor.name!r}) is {tensor.type_name}, the kernel needs INT8")
 
 
 def activation_range(ctx: EmitContext, op: OpInfo, output_index: int) -> tuple[int, int]:
@@ -60,7 +55,7 @@ def activation_range(ctx: EmitContext, op: OpInfo, output_index: int) -> tuple[i
         return max(INT8_MIN, quantize(0.0)), min(INT8_MAX, quantize(6.0))
     if activation == "RELU_N1_TO_1":
         return max(INT8_MIN, quantize(-1.0)), min(INT8_MAX, quantize(1.0))
-    raise _fail(ctx, op, f"fused activation {activation} is not supported")
+    raise fail(ctx, op, f"fused activation {activation} is not supported")
 
 
 def per_channel_multipliers(input_scale: float, filter_scales: np.ndarray, output_scale: float,
@@ -107,7 +102,7 @@ def _bias(ctx: EmitContext, op: OpInfo, position: int) -> str:
         return "0"
     bias = ctx.graph.tensors[op.inputs[position]]
     if bias.type_name != "INT32":
-        raise _fail(ctx, op, f"bias is {bias.type_name}, the int8 kernel needs INT32")
+        raise fail(ctx, op, f"bias is {bias.type_name}, the int8 kernel needs INT32")
     return ctx.tensor(op.inputs[position])
 
 
@@ -121,11 +116,11 @@ def _folded_bias(ctx: EmitContext, op: OpInfo, name: str, w, input_offset: int, 
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         bias_tensor = ctx.graph.tensors[op.inputs[2]]
         if bias_tensor.type_name != "INT32" or bias_tensor.data is None:
-            raise _fail(ctx, op, f"bias is {bias_tensor.type_name} (constant: {bias_tensor.data is not None}), "
+            raise fail(ctx, op, f"bias is {bias_tensor.type_name} (constant: {bias_tensor.data is not None}), "
                         "the int8 kernel needs a constant INT32 bias")
         bias = np.asarray(bias_tensor.data, dtype=np.int64).reshape(-1)
     if w.data is None:
-        raise _fail(ctx, op, "filter is not constant")
+        raise fail(ctx, op, "filter is not constant")
     sums = np.asarray(w.data, dtype=np.int64).reshape(channels, -1).sum(axis=1)
     folded = (bias + input_offset * sums + 2**31) % 2**32 - 2**31
     if not folded.any():
@@ -133,16 +128,10 @@ def _folded_bias(ctx: EmitContext, op: OpInfo, name: str, w, input_offset: int, 
     return ctx.const_array(f"{name}_folded_bias", folded, "int32_t")
 
 
-def _struct(ctype: str, name: str, fields: dict[str, object]) -> str:
-    """A ``static const`` parameter struct with designated initialisers."""
-    body = ",\n        ".join(f".{k} = {v}" for k, v in fields.items())
-    return f"static const {ctype} {name} = {{\n        {body}\n    }};"
-
-
 def _nhwc(ctx: EmitContext, op: OpInfo, index: int, what: str) -> tuple[int, int, int, int]:
     shape = ctx.graph.tensors[index].shape
     if len(shape) != 4:
-        raise _fail(ctx, op, f"{what} has shape {shape}, expected 4-D NHWC")
+        raise fail(ctx, op, f"{what} has shape {shape}, expected 4-D NHWC")
     return tuple(int(v) for v in shape)  # type: ignore[return-value]
 
 
@@ -155,7 +144,7 @@ def _spatial(ctx: EmitContext, op: OpInfo, in_hw: tuple[int, int], filter_hw: tu
     for axis in range(2):
         out, pad = compute_padding(in_hw[axis], filter_hw[axis], strides[axis], dilation[axis], padding)
         if out != out_hw[axis]:
-            raise _fail(ctx, op, f"output size {out_hw} does not match padding {padding} (expected {out})")
+            raise fail(ctx, op, f"output size {out_hw} does not match padding {padding} (expected {out})")
         pads.append(pad)
     return {
         "stride_height": strides[0],
@@ -178,11 +167,11 @@ def emit_conv2d(op: OpInfo, ctx: EmitContext) -> KernelCall:
     oc, fh, fw, fc = _nhwc(ctx, op, w_i, "filter")
     _, oh, ow, yc = _nhwc(ctx, op, y_i, "output")
     if fc != c:
-        raise _fail(ctx, op, f"grouped convolution (filter depth {fc}, input depth {c}) is not supported")
+        raise fail(ctx, op, f"grouped convolution (filter depth {fc}, input depth {c}) is not supported")
     if yc != oc:
-        raise _fail(ctx, op, f"output depth {yc} differs from filter count {oc}")
+        raise fail(ctx, op, f"output depth {yc} differs from filter count {oc}")
     if np.any(w.zero_points != 0):
-        raise _fail(ctx, op, "filter zero points must be 0 (symmetric int8 weights)")
+        raise fail(ctx, op, "filter zero points must be 0 (symmetric int8 weights)")
     dilation = (int(op.options.get("dilation_h_factor", 1)), int(op.options.get("dilation_w_factor", 1)))
     spatial = _spatial(ctx, op, (h, wd), (fh, fw), (oh, ow), dilation)
     mult, shift = per_channel_multipliers(x.scale, w.scales, y.scale, oc)
@@ -200,7 +189,7 @@ def emit_conv2d(op: OpInfo, ctx: EmitContext) -> KernelCall:
     }
     bias_expr = _folded_bias(ctx, op, name, w, -x.zero_point, oc)
     code = (
-        _struct("mye_conv2d_params_t", name, fields)
+        c_struct("mye_conv2d_params_t", name, fields)
         + f"\n    mye_conv2d_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(w_i)}, {bias_expr}, "
         f"(int8_t *){ctx.scratch()}, {ctx.tensor(y_i)});"
     )
@@ -218,12 +207,12 @@ def emit_depthwise_conv2d(op: OpInfo, ctx: EmitContext) -> KernelCall:
     _, fh, fw, oc = _nhwc(ctx, op, w_i, "filter")
     _, oh, ow, yc = _nhwc(ctx, op, y_i, "output")
     if oc % c != 0 or yc != oc:
-        raise _fail(ctx, op, f"output depth {oc} is not a multiple of input depth {c}")
+        raise fail(ctx, op, f"output depth {oc} is not a multiple of input depth {c}")
     multiplier = int(op.options.get("depth_multiplier", oc // c) or oc // c)
     if multiplier != oc // c:
         multiplier = oc // c  # TFLM derives it from the shapes as well
     if np.any(w.zero_points != 0):
-        raise _fail(ctx, op, "filter zero points must be 0 (symmetric int8 weights)")
+        raise fail(ctx, op, "filter zero points must be 0 (symmetric int8 weights)")
     dilation = (int(op.options.get("dilation_h_factor", 1)), int(op.options.get("dilation_w_factor", 1)))
     spatial = _spatial(ctx, op, (h, wd), (fh, fw), (oh, ow), dilation)
     mult, shift = per_channel_multipliers(x.scale, w.scales, y.scale, oc)
@@ -240,7 +229,7 @@ def emit_depthwise_conv2d(op: OpInfo, ctx: EmitContext) -> KernelCall:
         "activation_min": act_min, "activation_max": act_max,
     }
     code = (
-        _struct("mye_depthwise_conv2d_params_t", name, fields)
+        c_struct("mye_depthwise_conv2d_params_t", name, fields)
         + f"\n    mye_depthwise_conv2d_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(w_i)}, "
         f"{_bias(ctx, op, 2)}, (int32_t *){ctx.scratch()}, {ctx.tensor(y_i)});"
     )
@@ -255,17 +244,17 @@ def emit_fully_connected(op: OpInfo, ctx: EmitContext) -> KernelCall:
     _require_int8(ctx, op, x_i, w_i, y_i)
     x, w, y = (ctx.graph.tensors[i] for i in (x_i, w_i, y_i))
     if op.options.get("weights_format", "DEFAULT") != "DEFAULT":
-        raise _fail(ctx, op, f"weights format {op.options['weights_format']} is not supported")
+        raise fail(ctx, op, f"weights format {op.options['weights_format']} is not supported")
     if w.data is None:
-        raise _fail(ctx, op, "weights are not constant")
+        raise fail(ctx, op, "weights are not constant")
     if len(w.shape) != 2:
-        raise _fail(ctx, op, f"weights have shape {w.shape}, expected 2-D")
+        raise fail(ctx, op, f"weights have shape {w.shape}, expected 2-D")
     output_depth, accum_depth = int(w.shape[0]), int(w.shape[1])
     if y.shape[-1] != output_depth:
-        raise _fail(ctx, op, f"output shape {y.shape} does not end in {output_depth}")
+        raise fail(ctx, op, f"output shape {y.shape} does not end in {output_depth}")
     batches = y.num_elements // output_depth
     if x.num_elements != batches * accum_depth:
-        raise _fail(ctx, op, f"input shape {x.shape} is not {batches} rows of {accum_depth}")
+        raise fail(ctx, op, f"input shape {x.shape} is not {batches} rows of {accum_depth}")
     per_channel = w.scales.size > 1
     if per_channel:
         mult, shift = per_channel_multipliers(x.scale, w.scales, y.scale, output_depth)
@@ -289,7 +278,7 @@ def emit_fully_connected(op: OpInfo, ctx: EmitContext) -> KernelCall:
         "activation_min": act_min, "activation_max": act_max,
     }
     code = (
-        _struct("mye_fully_connected_params_t", name, fields)
+        c_struct("mye_fully_connected_params_t", name, fields)
         + f"\n    mye_fully_connected_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(w_i)}, "
         f"{bias_expr}, {ctx.tensor(y_i)});"
     )
@@ -303,11 +292,11 @@ def emit_pool(op: OpInfo, ctx: EmitContext) -> KernelCall:
     _require_int8(ctx, op, x_i, y_i)
     x, y = ctx.graph.tensors[x_i], ctx.graph.tensors[y_i]
     if x.scale != y.scale or x.zero_point != y.zero_point:
-        raise _fail(ctx, op, "input and output quantisation differ (TFLM requires them equal)")
+        raise fail(ctx, op, "input and output quantisation differ (TFLM requires them equal)")
     n, h, wd, c = _nhwc(ctx, op, x_i, "input")
     _, oh, ow, yc = _nhwc(ctx, op, y_i, "output")
     if yc != c:
-        raise _fail(ctx, op, f"output depth {yc} differs from input depth {c}")
+        raise fail(ctx, op, f"output depth {yc} differs from input depth {c}")
     fh, fw = int(op.options["filter_height"]), int(op.options["filter_width"])
     spatial = _spatial(ctx, op, (h, wd), (fh, fw), (oh, ow), (1, 1))
     del spatial["dilation_height"], spatial["dilation_width"]
@@ -320,7 +309,7 @@ def emit_pool(op: OpInfo, ctx: EmitContext) -> KernelCall:
     }
     kernel = "mye_max_pool_s8" if op.opcode == "MAX_POOL_2D" else "mye_average_pool_s8"
     code = (
-        _struct("mye_pool_params_t", name, fields)
+        c_struct("mye_pool_params_t", name, fields)
         + f"\n    {kernel}(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(y_i)});"
     )
     return KernelCall(code=code, kernel=kernel)
@@ -332,7 +321,7 @@ def emit_view(op: OpInfo, ctx: EmitContext) -> KernelCall:
     x_i, y_i = op.inputs[0], op.outputs[0]
     x, y = ctx.graph.tensors[x_i], ctx.graph.tensors[y_i]
     if x.nbytes != y.nbytes or x.type_name != y.type_name:
-        raise _fail(ctx, op, f"input {x.shape} {x.type_name} and output {y.shape} {y.type_name} differ in size")
+        raise fail(ctx, op, f"input {x.shape} {x.type_name} and output {y.shape} {y.type_name} differ in size")
     code = f"mye_copy_bytes((const int8_t *){ctx.tensor(x_i)}, (int8_t *){ctx.tensor(y_i)}, {y.nbytes});"
     return KernelCall(code=code, kernel="mye_copy_bytes", in_place=True)
 
@@ -340,10 +329,10 @@ def emit_view(op: OpInfo, ctx: EmitContext) -> KernelCall:
 def _const_ints(ctx: EmitContext, op: OpInfo, position: int, what: str) -> list[int]:
     """A constant integer input of ``op`` (perm, begin, end, strides) as a list."""
     if len(op.inputs) <= position or op.inputs[position] < 0:
-        raise _fail(ctx, op, f"missing {what} input")
+        raise fail(ctx, op, f"missing {what} input")
     tensor = ctx.graph.tensors[op.inputs[position]]
     if tensor.data is None:
-        raise _fail(ctx, op, f"{what} is not constant (dynamic shapes are not supported)")
+        raise fail(ctx, op, f"{what} is not constant (dynamic shapes are not supported)")
     return [int(v) for v in np.asarray(tensor.data).reshape(-1)]
 
 
@@ -362,14 +351,14 @@ def emit_transpose(op: OpInfo, ctx: EmitContext) -> KernelCall:
     perm = _const_ints(ctx, op, 1, "perm")
     dims = len(x.shape)
     if not 1 <= dims <= 6 or len(perm) != dims:
-        raise _fail(ctx, op, f"rank {dims} with perm {perm} is not supported (1..6 dims)")
+        raise fail(ctx, op, f"rank {dims} with perm {perm} is not supported (1..6 dims)")
     perm = [p + dims if p < 0 else p for p in perm]
     if sorted(perm) != list(range(dims)):
-        raise _fail(ctx, op, f"perm {perm} is not a permutation")
+        raise fail(ctx, op, f"perm {perm} is not a permutation")
     name = ctx.unique("transpose")
     fields = {"dims": dims, "input_shape": _pad_list(list(x.shape), 1), "perm": _pad_list(perm)}
     code = (
-        _struct("mye_transpose_params_t", name, fields)
+        c_struct("mye_transpose_params_t", name, fields)
         + f"\n    mye_transpose_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(y_i)});"
     )
     return KernelCall(code=code, kernel="mye_transpose_s8")
@@ -437,23 +426,23 @@ def emit_strided_slice(op: OpInfo, ctx: EmitContext) -> KernelCall:
     end = _const_ints(ctx, op, 2, "end")
     strides = _const_ints(ctx, op, 3, "strides")
     if x.scale != y.scale or x.zero_point != y.zero_point:
-        raise _fail(ctx, op, "input and output quantisation differ")
+        raise fail(ctx, op, "input and output quantisation differ")
     dims = len(x.shape)
     if not 1 <= dims <= 6:
-        raise _fail(ctx, op, f"rank {dims} is not supported (1..6 dims)")
+        raise fail(ctx, op, f"rank {dims} is not supported (1..6 dims)")
     try:
         starts, steps, counts = resolve_strided_slice(x.shape, begin, end, strides, op.options)
     except ValueError as exc:
-        raise _fail(ctx, op, str(exc)) from exc
+        raise fail(ctx, op, str(exc)) from exc
     if int(np.prod(counts)) != y.num_elements:
-        raise _fail(ctx, op, f"slice gives {counts}, output tensor has shape {y.shape}")
+        raise fail(ctx, op, f"slice gives {counts}, output tensor has shape {y.shape}")
     name = ctx.unique("slice")
     fields = {
         "dims": dims, "input_shape": _pad_list(list(x.shape), 1), "start": _pad_list(starts),
         "stride": _pad_list(steps, 1), "output_shape": _pad_list(counts, 1),
     }
     code = (
-        _struct("mye_strided_slice_params_t", name, fields)
+        c_struct("mye_strided_slice_params_t", name, fields)
         + f"\n    mye_strided_slice_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(y_i)});"
     )
     return KernelCall(code=code, kernel="mye_strided_slice_s8")
@@ -473,7 +462,7 @@ def emit_quantize(op: OpInfo, ctx: EmitContext) -> KernelCall:
         "multiplier": mult, "shift": shift,
     }
     code = (
-        _struct("mye_requantize_params_t", name, fields)
+        c_struct("mye_requantize_params_t", name, fields)
         + f"\n    mye_requantize_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(y_i)});"
     )
     return KernelCall(code=code, kernel="mye_requantize_s8", in_place=True)
@@ -486,11 +475,11 @@ def emit_dequantize(op: OpInfo, ctx: EmitContext) -> KernelCall:
     _require_int8(ctx, op, x_i)
     x, y = ctx.graph.tensors[x_i], ctx.graph.tensors[y_i]
     if y.type_name != "FLOAT32":
-        raise _fail(ctx, op, f"output is {y.type_name}, expected FLOAT32")
+        raise fail(ctx, op, f"output is {y.type_name}, expected FLOAT32")
     name = ctx.unique("dequant")
     fields = {"size": y.num_elements, "zero_point": x.zero_point, "scale": repr(float(np.float32(x.scale)))}
     code = (
-        _struct("mye_dequantize_params_t", name, fields)
+        c_struct("mye_dequantize_params_t", name, fields)
         + f"\n    mye_dequantize_s8_f32(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(y_i)});"
     )
     return KernelCall(code=code, kernel="mye_dequantize_s8_f32")

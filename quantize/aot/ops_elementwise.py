@@ -15,17 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .emit import EmitContext, KernelCall, OpInfo, UnsupportedOpError, register
+from .emit import EmitContext, KernelCall, OpInfo, c_struct, fail, register
 from .ops_conv import activation_range
 from .quant_math import quantize_multiplier, quantize_multiplier_smaller_than_one
 
 MAX_DIMS = 6
 ADD_LEFT_SHIFT = 20  # TFLM's headroom shift for int8 ADD / SUB
-
-
-def fail(ctx: EmitContext, op: OpInfo, why: str) -> UnsupportedOpError:
-    """An UnsupportedOpError naming the op (index, opcode, output) and the reason."""
-    return UnsupportedOpError(f"{ctx.graph.op_label(op)}: {why}")
 
 
 def require_int8(ctx: EmitContext, op: OpInfo, *tensor_indices: int) -> None:
@@ -41,25 +36,6 @@ def require_int8(ctx: EmitContext, op: OpInfo, *tensor_indices: int) -> None:
 def scale_f32(ctx: EmitContext, index: int) -> np.float32:
     """A tensor's scale as TFLM holds it (float32)."""
     return np.float32(ctx.graph.tensors[index].scale)
-
-
-def c_value(value: object) -> str:
-    """A C initialiser for an int, a nested dict (struct) or a list (array)."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f".{k} = {c_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "{" + ", ".join(c_value(v) for v in value) + "}"
-    if isinstance(value, (bool, np.bool_)):
-        return "1" if value else "0"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    return str(value)
-
-
-def c_struct(ctype: str, name: str, fields: dict[str, object]) -> str:
-    """A ``static const`` parameter struct with designated initialisers."""
-    body = ",\n        ".join(f".{k} = {c_value(v)}" for k, v in fields.items())
-    return f"static const {ctype} {name} = {{\n        {body}\n    }};"
 
 
 def padded_shape(shape: tuple[int, ...], what: str, ctx: EmitContext, op: OpInfo) -> list[int]:
