@@ -236,6 +236,28 @@ def compare_outputs(case: CaseModel, inputs, aot_outputs, tflm_outputs) -> list[
     return problems
 
 
+def check_parity(cases: Sequence[CaseModel], lib: ctypes.CDLL, runs: int, seed: int,
+                 draw_inputs=random_inputs) -> dict[str, int]:
+    """Run every case ``runs`` times on inputs from ``draw_inputs(graph, rng)``.
+
+    Asserts that the generated C equals TFLM on every output element and
+    returns how many ops of each opcode were covered.
+    """
+    rng = np.random.default_rng(seed)
+    problems: list[str] = []
+    counts: dict[str, int] = {}
+    for case in cases:
+        for op in case.graph.ops:
+            counts[op.opcode] = counts.get(op.opcode, 0) + 1
+        for _ in range(runs):
+            inputs = draw_inputs(case.graph, rng)
+            n_out = len(case.graph.outputs)
+            problems += compare_outputs(case, inputs, run_aot(lib, case, inputs),
+                                        run_tflm(case.model_bytes, inputs, n_out))
+    assert not problems, "\n".join(problems[:10])
+    return counts
+
+
 def convert_multi_input(shapes: Sequence[Sequence[int]], ranges: Sequence[tuple[float, float]],
                         body: Callable, rng: np.random.Generator, samples: int = 32) -> bytes:
     """Convert ``body(inputs) -> outputs`` over float inputs ``x0, x1, ...`` to an int8 model.

@@ -18,17 +18,15 @@ pytest.importorskip("tflite_micro")
 import tensorflow as tf  # noqa: E402
 
 from aot_single_op import (  # noqa: E402
+    check_parity as shared_check_parity,
     check_generated_chains,
     random_chain_model,
     CaseModel,
     build_library,
-    compare_outputs,
     convert_int8,
     emit_model,
     random_inputs,
     random_op_model,
-    run_aot,
-    run_tflm,
 )
 
 import myoedge.quantize.aot.ops_elementwise  # noqa: E402,F401  (registers the emitters)
@@ -163,19 +161,7 @@ def parity_cases(opcodes, converted_per_op: int, written_per_op: int, tag: str):
 
 
 def check_parity(cases, lib, runs: int) -> dict[str, int]:
-    """Run every case `runs` times on random inputs; assert bit-exactness; count ops per opcode."""
-    rng = np.random.default_rng(SEED)
-    problems: list[str] = []
-    counts: dict[str, int] = {}
-    for case in cases:
-        for op in case.graph.ops:
-            counts[op.opcode] = counts.get(op.opcode, 0) + 1
-        for _ in range(runs):
-            inputs = divisor_safe_inputs(case.graph, rng)
-            n_out = len(case.graph.outputs)
-            problems += compare_outputs(case, inputs, run_aot(lib, case, inputs), run_tflm(case.model_bytes, inputs, n_out))
-    assert not problems, "\n".join(problems[:10])
-    return counts
+    return shared_check_parity(cases, lib, runs, SEED, divisor_safe_inputs)
 
 
 @pytest.mark.parametrize("opcode", OPS)

@@ -16,17 +16,15 @@ pytest.importorskip("tflite_micro")
 import tensorflow as tf  # noqa: E402
 
 from aot_single_op import (  # noqa: E402
+    check_parity as shared_check_parity,
     check_generated_chains,
     random_chain_model,
     CaseModel,
     build_library,
-    compare_outputs,
     convert_multi_input,
     emit_model,
     random_inputs,
     random_op_model,
-    run_aot,
-    run_tflm,
 )
 
 import myoedge.quantize.aot.ops_reduce  # noqa: E402,F401  (registers the emitters)
@@ -88,18 +86,7 @@ def parity_cases(opcode: str, converted: int, written: int, tag: str):
 
 
 def check_parity(cases, lib, runs: int) -> dict[str, int]:
-    rng = np.random.default_rng(SEED)
-    problems: list[str] = []
-    counts: dict[str, int] = {}
-    for case in cases:
-        for op in case.graph.ops:
-            counts[op.opcode] = counts.get(op.opcode, 0) + 1
-        for _ in range(runs):
-            inputs = random_inputs(case.graph, rng)
-            n_out = len(case.graph.outputs)
-            problems += compare_outputs(case, inputs, run_aot(lib, case, inputs), run_tflm(case.model_bytes, inputs, n_out))
-    assert not problems, "\n".join(problems[:10])
-    return counts
+    return shared_check_parity(cases, lib, runs, SEED, random_inputs)
 
 
 @pytest.mark.parametrize("opcode", ["MEAN", "SUM"])
