@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Iterator
 
 import numpy as np
 
 from myoedge.host import protocol as p
 from myoedge.host import protocol_spec as spec
 from myoedge.host.protocol import ProtocolError
-from myoedge.host.protocol_spec import Command, ErrorCode
+from myoedge.host.protocol_spec import Command, ErrorCode, LiveAction
 
 DEFAULT_TIMEOUT_S = 2.0
 DEFAULT_RETRIES = 3
@@ -118,6 +118,28 @@ class LinkStats:
     boots: int = 0
 
 
+@dataclass
+class LiveSession:
+    """What one :meth:`BoardClient.live` run saw, for reports.
+
+    ``setup`` is the board's answer to LIVE start (chips, rates, scaling),
+    ``final`` its answer to LIVE stop (the board's own counts: predictions
+    sent, frames read, overruns, bad frames), or None when the stop got no
+    answer. ``missing`` counts predictions the board numbered but the host
+    never decoded (gaps in ``seq``: garbled or lost frames), ``garbled`` the
+    frames that failed to decode while live mode ran.
+    """
+
+    setup: p.LiveReply
+    final: p.LiveReply | None = None
+    received: int = 0
+    missing: int = 0
+    garbled: int = 0
+    last_seq: int = 0
+    stop_error: str = ""
+    after_stop: list[p.LivePrediction] = field(default_factory=list)
+
+
 class BoardClient:
     """Typed calls on a pyserial-like port (``read``, ``write``, ``timeout``)."""
 
@@ -140,6 +162,8 @@ class BoardClient:
         self._info: p.InfoReply | None = None
         self._wait = self.timeout
         self._pending: list[p.Frame] = []  # frames read but not yet looked at
+        self._live_backlog: list[p.LivePrediction] = []  # predictions met while awaiting a reply
+        self.live_session: LiveSession | None = None
         if hasattr(port, "timeout"):
             port.timeout = POLL_S
 
@@ -294,6 +318,93 @@ class BoardClient:
         """Soft reset: preprocessing state, stream position, vote history."""
         self.request(Command.RESET, b"")
 
+    def live(self, seconds: float | None = None, vote: int = 0, gain: int = 0,
+             units_per_volt: float = 0.0, max_predictions: int | None = None,
+             timeout: float | None = None) -> Iterator[p.LivePrediction]:
+        """Classify what the board's own front end measures: yield each prediction.
+
+        Sends LIVE start, then yields every LIVE_PREDICTION frame as it
+        arrives until ``seconds`` have passed or ``max_predictions`` came (or
+        for ever, when both are None); closing the generator, an exception in
+        the loop that consumes it, or the end sends LIVE stop. Garbled frames
+        are skipped and counted; gaps in the board's sequence numbers are
+        counted as missing; predictions already yielded are never lost. What
+        happened is in ``self.live_session`` (a :class:`LiveSession`), also
+        after an error. Raises :class:`BoardTimeout` when no prediction
+        arrives for ``timeout`` seconds (default: max(client timeout, 5 s)).
+        """
+        garbage_before = self.stats.garbage_frames
+        start = self.request(Command.LIVE, p.live_request(LiveAction.START, vote, gain,
+                                                          units_per_volt))
+        assert isinstance(start, p.LiveReply)
+        session = LiveSession(start)
+        self.live_session = session
+        self._live_backlog = []
+        wait = max(self.timeout, 5.0) if timeout is None else float(timeout)
+        end = None if seconds is None else time.monotonic() + float(seconds)
+        try:
+            last_heard = time.monotonic()
+            while end is None or time.monotonic() < end:
+                if max_predictions is not None and session.received >= max_predictions:
+                    return
+                frames = self._read_frames("LIVE")
+                session.garbled = self.stats.garbage_frames - garbage_before
+                if not frames:
+                    if time.monotonic() - last_heard > wait:
+                        raise BoardTimeout(self.name, "LIVE (no prediction)", 0, 1, wait)
+                    continue
+                while frames:
+                    frame = frames.pop(0)
+                    try:
+                        reply = p.decode_reply(frame)
+                    except ProtocolError:
+                        self.stats.garbage_frames += 1
+                        session.garbled = self.stats.garbage_frames - garbage_before
+                        continue
+                    if isinstance(reply, p.LivePrediction):
+                        last_heard = time.monotonic()
+                        self._count_live(session, reply)
+                        self._pending = frames + self._pending
+                        frames = []
+                        yield reply
+                        if max_predictions is not None and session.received >= max_predictions:
+                            return
+                    elif isinstance(reply, p.FaultEvent):
+                        self.events.append(reply)
+                        raise BoardFault(self.name, "LIVE", reply)
+                    elif isinstance(reply, p.BootEvent):
+                        self.events.append(reply)
+                        self.stats.boots += 1
+                        raise BoardReset(f"{self.name}: board restarted during LIVE; live mode "
+                                         "has ended")
+                    elif isinstance(reply, p.ErrorReply) and reply.command == Command.LIVE:
+                        raise BoardError(self.name, "LIVE", reply)
+                    else:
+                        self.stats.stale_replies += 1
+        finally:
+            self._stop_live(session)
+            session.garbled = self.stats.garbage_frames - garbage_before
+
+    def _count_live(self, session: LiveSession, prediction: p.LivePrediction) -> None:
+        """Sequence bookkeeping of one received prediction."""
+        if session.last_seq and prediction.seq > session.last_seq + 1:
+            session.missing += prediction.seq - session.last_seq - 1
+        elif not session.last_seq and prediction.seq > 1:
+            session.missing += prediction.seq - 1
+        session.last_seq = max(session.last_seq, prediction.seq)
+        session.received += 1
+
+    def _stop_live(self, session: LiveSession) -> None:
+        """Send LIVE stop; keep the board's final counts (best effort)."""
+        try:
+            final = self.request(Command.LIVE, p.live_request(LiveAction.STOP))
+            assert isinstance(final, p.LiveReply)
+            session.final = final
+        except (ProtocolError, BoardTimeout, BoardLinkLost, BoardFault) as error:
+            session.stop_error = str(error)
+        session.after_stop = self._live_backlog
+        self._live_backlog = []
+
     # -- the exchange ----------------------------------------------------------------
 
     def request(self, code: int, payload: bytes, timeout: float | None = None) -> p.AnyReply:
@@ -344,6 +455,9 @@ class BoardClient:
                     if self.log:
                         self.log.write("--", f"link error: {reply.describe()}")
                     tries, deadline = self._resend(wire, tries, command, seq, reply.describe())
+                    continue
+                if isinstance(reply, p.LivePrediction):
+                    self._live_backlog.append(reply)  # live mode was still running
                     continue
                 if frame.seq != seq:
                     self.stats.stale_replies += 1
@@ -481,6 +595,6 @@ def _open_qemu(target: str, timeout: float, retries: int, log: str | Path | None
 
 __all__ = [
     "BoardClient", "BoardError", "BoardFault", "BoardLinkLost", "BoardReset", "BoardTimeout",
-    "LinkStats",
+    "LinkStats", "LiveSession",
     "ProtocolError", "TrafficLog", "open_board",
 ]

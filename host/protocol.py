@@ -20,6 +20,7 @@ from myoedge.host.protocol_spec import (
     ErrorCode,
     InferMode,
     Layout,
+    LiveAction,
     Reply,
 )
 
@@ -337,6 +338,44 @@ def bench_request(runs: int, window: Window) -> bytes:
     return struct.pack("<H", runs) + window.to_payload()
 
 
+@dataclass(frozen=True)
+class LiveRequest:
+    """LIVE: start or stop live mode (the board's own front end)."""
+
+    action: LiveAction
+    vote: int = 0
+    gain: int = 0
+    units_per_volt: float = 0.0
+
+    def to_payload(self) -> bytes:
+        """LIVE_REQUEST layout; checks the ranges the board checks."""
+        if not 0 <= self.vote <= spec.MAX_VOTE:
+            raise ValueError(f"vote must be 0..{spec.MAX_VOTE}, got {self.vote}")
+        if self.gain != 0 and self.gain not in spec.LIVE_GAINS:
+            raise ValueError(f"gain must be 0 or one of {spec.LIVE_GAINS}, got {self.gain}")
+        if not 0.0 <= self.units_per_volt <= 3.0e38:  # what the board accepts (NaN fails too)
+            raise ValueError(f"units_per_volt must be 0 .. 3e38, got {self.units_per_volt}")
+        return _pack(spec.LIVE_REQUEST, action=int(self.action), vote=self.vote, gain=self.gain,
+                     units_per_volt=float(self.units_per_volt))
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> "LiveRequest":
+        """Parse a LIVE request (the board's side; ranges are not checked here)."""
+        _expect_tail(payload, spec.LIVE_REQUEST, 0, "LIVE request")
+        f = _unpack(spec.LIVE_REQUEST, payload, "LIVE request")
+        action = int(f["action"])
+        if action not in LiveAction._value2member_map_:
+            raise ProtocolError(f"LIVE request: unknown action {action}", ErrorCode.BAD_ARGUMENT,
+                                max(LiveAction), action)
+        return cls(LiveAction(action), int(f["vote"]), int(f["gain"]), float(f["units_per_volt"]))
+
+
+def live_request(action: LiveAction, vote: int = 0, gain: int = 0,
+                 units_per_volt: float = 0.0) -> bytes:
+    """LIVE payload."""
+    return LiveRequest(action, vote, gain, units_per_volt).to_payload()
+
+
 # --------------------------------------------------------------------------
 # Replies
 # --------------------------------------------------------------------------
@@ -567,6 +606,94 @@ class ResetReply:
 
 
 @dataclass(frozen=True)
+class LiveReply:
+    """Live mode started (its settings) or stopped (its final counters)."""
+
+    action: LiveAction
+    chips: int
+    gain: int
+    vote: int
+    channels: int
+    decimation: int
+    chip_rate_hz: int
+    model_rate_hz: int
+    units_per_volt: float
+    predictions: int
+    frames_read: int
+    overruns: int
+    frame_errors: int
+
+    def to_payload(self) -> bytes:
+        """LIVE_REPLY layout."""
+        values = {f.name: getattr(self, f.name) for f in spec.LIVE_REPLY.fields}
+        values["action"] = int(self.action)
+        return _pack(spec.LIVE_REPLY, **values)
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> "LiveReply":
+        """Parse a LIVE reply."""
+        _expect_tail(payload, spec.LIVE_REPLY, 0, "LIVE reply")
+        f = _unpack(spec.LIVE_REPLY, payload, "LIVE reply")
+        action = int(f["action"])
+        if action not in LiveAction._value2member_map_:
+            raise ProtocolError(f"LIVE reply: unknown action {action}", ErrorCode.BAD_ARGUMENT,
+                                max(LiveAction), action)
+        f["action"] = LiveAction(action)
+        return cls(**f)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class LivePrediction:
+    """One prediction the board made from its own front end (unsolicited)."""
+
+    seq: int
+    position: int
+    predicted: int
+    voted: int
+    scores: np.ndarray
+    unit: CycleUnit
+    chips: int
+    acquire_cycles: int
+    preprocess_cycles: int
+    network_cycles: int
+    lead_off_p: int
+    lead_off_n: int
+    frames_read: int
+    overruns: int
+    frame_errors: int
+
+    def to_payload(self) -> bytes:
+        """LIVE_PREDICTION layout + int8 scores."""
+        scores = np.asarray(self.scores, dtype=np.int8)
+        values = {f.name: getattr(self, f.name, 0) for f in spec.LIVE_PREDICTION.fields}
+        values.update(n_scores=scores.size, cycle_unit=int(self.unit))
+        return _pack(spec.LIVE_PREDICTION, **values) + scores.tobytes()
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> "LivePrediction":
+        """Parse a LIVE_PREDICTION frame."""
+        f = _unpack(spec.LIVE_PREDICTION, payload, "LIVE_PREDICTION")
+        tail = _expect_tail(payload, spec.LIVE_PREDICTION, int(f.pop("n_scores")),
+                            "LIVE_PREDICTION")
+        unit = int(f.pop("cycle_unit"))
+        if unit not in CycleUnit._value2member_map_:
+            raise ProtocolError(f"LIVE_PREDICTION: unknown cycle unit {unit}",
+                                ErrorCode.BAD_ARGUMENT, max(CycleUnit), unit)
+        return cls(scores=np.frombuffer(tail, dtype=np.int8).copy(), unit=CycleUnit(unit),
+                   **f)  # type: ignore[arg-type]
+
+    def to_json(self) -> dict[str, object]:
+        """Plain values for a JSON line (``myoedge board live --out``)."""
+        out: dict[str, object] = {name: getattr(self, name) for name in (
+            "seq", "position", "predicted", "voted", "chips", "acquire_cycles",
+            "preprocess_cycles", "network_cycles", "lead_off_p", "lead_off_n", "frames_read",
+            "overruns", "frame_errors")}
+        out["unit"] = self.unit.name.lower()
+        out["scores"] = [int(v) for v in self.scores]
+        return out
+
+
+@dataclass(frozen=True)
 class ErrorReply:
     """The board refused a frame."""
 
@@ -638,8 +765,8 @@ class FaultEvent:
         return cls(**_unpack(spec.FAULT_EVENT, payload, "FAULT event"))  # type: ignore[arg-type]
 
 
-AnyReply = Union[InfoReply, InferReply, StreamReply, BenchReply, ResetReply, ErrorReply,
-                 BootEvent, FaultEvent]
+AnyReply = Union[InfoReply, InferReply, StreamReply, BenchReply, ResetReply, LiveReply,
+                 ErrorReply, BootEvent, FaultEvent, LivePrediction]
 
 REPLY_TYPES: dict[int, type] = {
     Reply.INFO: InfoReply,
@@ -647,6 +774,8 @@ REPLY_TYPES: dict[int, type] = {
     Reply.STREAM: StreamReply,
     Reply.BENCH: BenchReply,
     Reply.RESET: ResetReply,
+    Reply.LIVE: LiveReply,
+    Reply.LIVE_PREDICTION: LivePrediction,
     Reply.ERROR: ErrorReply,
     Reply.BOOT: BootEvent,
     Reply.FAULT: FaultEvent,

@@ -37,7 +37,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 PROTOCOL_VERSION = 1
-"""Bumped whenever any layout or meaning below changes."""
+"""Bumped whenever any layout or meaning below changes. Additions that leave
+every existing layout and meaning as they were (a new command, a new reply or
+error code) keep the version: a board that predates them answers the new
+command UNKNOWN_COMMAND, which a host reports as "not supported"."""
 
 FRAME_DELIMITER = 0x00
 COBS_BLOCK = 254
@@ -87,6 +90,7 @@ class Command(IntEnum):
     STREAM = 0x03
     BENCH = 0x04
     RESET = 0x05
+    LIVE = 0x06
 
 
 REPLY_BIT = 0x80
@@ -101,7 +105,9 @@ class Reply(IntEnum):
     STREAM = 0x83
     BENCH = 0x84
     RESET = 0x85
+    LIVE = 0x86
     BOOT = 0xB0
+    LIVE_PREDICTION = 0xB1
     FAULT = 0xFE
     ERROR = 0xFF
 
@@ -109,6 +115,10 @@ class Reply(IntEnum):
 REPLY_DOCS: dict[IntEnum, str] = {
     Reply.BOOT: 'Unsolicited, sequence number 0: the firmware has (re)started.',
     Reply.FAULT: 'Unsolicited, sequence number 0: the firmware hit a fault handler.',
+    Reply.LIVE_PREDICTION: (
+        'Unsolicited, header sequence number 0, while live mode runs: one prediction '
+        'from the board\'s own front end (its own sequence number is in the payload).'
+    ),
 }
 
 
@@ -125,6 +135,9 @@ class ErrorCode(IntEnum):
     BAD_ARGUMENT = 8
     FRAME_TOO_LONG = 9
     BAD_FRAMING = 10
+    AFE_ABSENT = 11
+    AFE_RATE = 12
+    AFE_CONFIG = 13
 
 
 ERROR_DOCS: dict[IntEnum, str] = {
@@ -140,8 +153,8 @@ ERROR_DOCS: dict[IntEnum, str] = {
         '(expected, got: element, row or channel counts).'
     ),
     ErrorCode.BUSY: (
-        'The board cannot take commands now (reserved for boards that stream from their '
-        'own front end).'
+        'The board cannot take commands now (reserved; live mode does not use it: any '
+        'command ends live mode and then runs).'
     ),
     ErrorCode.INTERNAL: (
         'The firmware failed on a valid command (e.g. the model returned an error, or '
@@ -157,6 +170,18 @@ ERROR_DOCS: dict[IntEnum, str] = {
         'limit).'
     ),
     ErrorCode.BAD_FRAMING: 'The bytes between two delimiters are not valid COBS.',
+    ErrorCode.AFE_ABSENT: (
+        'LIVE start: no ADS1298 answered (expected: the ID register of an ADS1298, 0x92; '
+        'got: what was read; a board without a front end answers got 0).'
+    ),
+    ErrorCode.AFE_RATE: (
+        "LIVE start: the chip cannot sample at the model's rate nor at an integer "
+        "multiple of it (expected: 0, got: the model's rate in Hz)."
+    ),
+    ErrorCode.AFE_CONFIG: (
+        'LIVE start: a register read back differently from what was written (expected: '
+        '0, got: 0), or the driver refused the settings.'
+    ),
 }
 
 
@@ -202,6 +227,32 @@ UNIT_DOCS: dict[IntEnum, str] = {
 
 STREAM_FLAG_RESET = 0x01
 """STREAM flag: reset the preprocessor and the vote history first."""
+
+
+class LiveAction(IntEnum):
+    """What a LIVE command asks for."""
+
+    STOP = 0
+    START = 1
+
+
+LIVE_ACTION_DOCS: dict[IntEnum, str] = {
+    LiveAction.STOP: (
+        'Leave live mode (SDATAC, START low); the reply carries the final counters. '
+        'Stopping when live mode is off is not an error (the counters of the last run).'
+    ),
+    LiveAction.START: (
+        'Configure the front end from the model manifest and start live mode (a running '
+        'live mode is stopped first, and its counters restart at 0).'
+    ),
+}
+
+LIVE_MAX_CHANNELS = 16
+"""Channels two daisy-chained ADS1298 give (8 per chip)."""
+LIVE_DEFAULT_GAIN = 6
+"""PGA gain when the LIVE request leaves it 0."""
+LIVE_GAINS = (1, 2, 3, 4, 6, 8, 12)
+"""PGA gains the ADS1298 offers."""
 
 
 @dataclass(frozen=True)
@@ -380,6 +431,60 @@ BENCH_REPLY = Layout(
     ),
 )
 
+LIVE_REQUEST = Layout(
+    "live_request",
+    (
+        Field("action", "B", "LiveAction: 0 stop, 1 start"),
+        Field("vote", "B", "majority vote over the last K predictions (0 or 1: none)"),
+        Field("gain", "B", "ADS1298 PGA gain 1, 2, 3, 4, 6, 8 or 12 (0: 6)"),
+        Field("flags", "B", "reserved, 0"),
+        Field("units_per_volt", "f", "model input units per volt at the electrodes "
+              "0 .. 3e38 (0: the manifest's MYE_AFE_UNITS_PER_VOLT, else 1e6, microvolts)"),
+    ),
+)
+
+LIVE_REPLY = Layout(
+    "live_reply",
+    (
+        Field("action", "B", "LiveAction of the request"),
+        Field("chips", "B", "ADS1298 chips in use: 1 (<= 8 channels) or 2 (daisy chain)"),
+        Field("gain", "B", "PGA gain in use"),
+        Field("vote", "B", "vote length in use"),
+        Field("channels", "H", "model channels fed from the front end"),
+        Field("decimation", "H", "chip frames averaged into one model-rate sample"),
+        Field("chip_rate_hz", "I", "the chip's data rate"),
+        Field("model_rate_hz", "I", "the model's sampling rate (chip rate / decimation)"),
+        Field("units_per_volt", "f", "scaling in use"),
+        Field("predictions", "I", "LIVE_PREDICTION frames sent since the start"),
+        Field("frames_read", "I", "chip frames read since the start"),
+        Field("overruns", "I", "chip frames lost: a /DRDY before the last frame was read"),
+        Field("frame_errors", "I", "chip frames whose status word was not 1100b (dropped)"),
+    ),
+)
+
+LIVE_PREDICTION = Layout(
+    "live_prediction",
+    (
+        Field("seq", "I", "1, 2, 3 ... since LIVE start: a gap means lost frames"),
+        Field("position", "I", "model-rate samples since LIVE start when this hop fired"),
+        Field("predicted", "H", "index of the first largest score"),
+        Field("voted", "H", "majority vote over the last K predictions"),
+        Field("n_scores", "H", "number of int8 scores that follow"),
+        Field("cycle_unit", "B", "CycleUnit of the counts below"),
+        Field("chips", "B", "ADS1298 chips in use"),
+        Field("acquire_cycles", "I", "checking, scaling and averaging this hop's chip frames "
+              "(the SPI reads run in the /DRDY interrupt and are not counted)"),
+        Field("preprocess_cycles", "I", "preprocessing of this hop's samples"),
+        Field("network_cycles", "I", "network invocation"),
+        Field("lead_off_p", "H", "LOFF_STATP bits seen in this hop's frames (bit i: channel i)"),
+        Field("lead_off_n", "H", "LOFF_STATN bits seen in this hop's frames (bit i: channel i)"),
+        Field("frames_read", "I", "chip frames read since LIVE start"),
+        Field("overruns", "I", "chip frames lost since LIVE start (never hidden)"),
+        Field("frame_errors", "I", "chip frames dropped for a bad status word since LIVE start"),
+    ),
+    "n_scores int8 scores",
+)
+
 BOOT_EVENT = Layout(
     "boot_event",
     (
@@ -431,12 +536,15 @@ MESSAGES: tuple[Message, ...] = (
             "The INFER work repeated `runs` times; min/median/max per stage."),
     Message(Command.RESET, EMPTY, EMPTY,
             "Soft reset: preprocessing state, stream position and vote history."),
+    Message(Command.LIVE, LIVE_REQUEST, LIVE_REPLY,
+            "Start or stop live mode: the board classifies what its own front end "
+            "(ADS1298) measures and sends a LIVE_PREDICTION frame every hop."),
 )
 
 LAYOUTS: tuple[Layout, ...] = (
     HEADER, INFO_REPLY, WINDOW, INFER_REPLY, STREAM_REQUEST, STREAM_REPLY,
-    STREAM_PREDICTION, BENCH_REQUEST, BENCH_REPLY, BOOT_EVENT, FAULT_EVENT,
-    ERROR_REPLY,
+    STREAM_PREDICTION, BENCH_REQUEST, BENCH_REPLY, LIVE_REQUEST, LIVE_REPLY, LIVE_PREDICTION,
+    BOOT_EVENT, FAULT_EVENT, ERROR_REPLY,
 )
 """Layouts rendered into the C header (INFER's request is WINDOW)."""
 
@@ -463,6 +571,8 @@ CONSTANTS: tuple[tuple[str, int, str], ...] = (
     ("MAX_SCORES", MAX_SCORES, "most scores per INFER reply"),
     ("REPLY_BIT", REPLY_BIT, "set in a reply's code"),
     ("STREAM_FLAG_RESET", STREAM_FLAG_RESET, "STREAM flag: reset first"),
+    ("LIVE_MAX_CHANNELS", LIVE_MAX_CHANNELS, "most channels live mode reads (two chips)"),
+    ("LIVE_DEFAULT_GAIN", LIVE_DEFAULT_GAIN, "PGA gain when LIVE asks for 0"),
 )
 
 ENUMS: tuple[tuple[str, type[IntEnum]], ...] = (
@@ -471,6 +581,7 @@ ENUMS: tuple[tuple[str, type[IntEnum]], ...] = (
     ("ERR", ErrorCode),
     ("MODE", InferMode),
     ("UNIT", CycleUnit),
+    ("LIVE", LiveAction),
 )
 
 
@@ -607,6 +718,10 @@ def render_markdown() -> str:
         f"| (event) | | | FAULT 0x{Reply.FAULT:02X} | fault_event | Sent by the fault handler. |"
     )
     out.append(
+        f"| (event) | | | LIVE_PREDICTION 0x{Reply.LIVE_PREDICTION:02X} | live_prediction "
+        "| Sent every hop while live mode runs. |"
+    )
+    out.append(
         f"| (any) | | | ERROR 0x{Reply.ERROR:02X} | error_reply | The frame was refused. |"
     )
     out.append("\n## Payload layouts\n")
@@ -627,7 +742,8 @@ def render_markdown() -> str:
         out.append("")
     for title, enum, docs in (("Error codes", ErrorCode, ERROR_DOCS),
                               ("Infer modes", InferMode, MODE_DOCS),
-                              ("Cycle units", CycleUnit, UNIT_DOCS)):
+                              ("Cycle units", CycleUnit, UNIT_DOCS),
+                              ("Live actions", LiveAction, LIVE_ACTION_DOCS)):
         out.append(f"## {title}\n")
         out.append("| name | value | meaning |")
         out.append("| --- | --- | --- |")
@@ -673,6 +789,26 @@ _SEMANTICS = """\
   garbage at the BOOT frame's leading delimiter. Some emulated UARTs drop
   bytes sent before the firmware enabled them: hosts wait for BOOT (or for
   an answer to INFO) before sending commands.
+* **Live mode** (LIVE start): the board configures its ADS1298 front end
+  from the model manifest (1 chip for <= 8 model channels, 2 daisy-chained
+  for <= 16; the chip's data rate is the model's rate when the chip has it,
+  else the lowest chip rate that is an integer multiple of it, and that many
+  frames are averaged into one model-rate sample; a rate with no such
+  multiple is AFE_RATE), enters RDATAC and starts conversions. Every
+  model-rate sample goes through the same streaming preprocessing as
+  STREAM (reset at the start; the /DRDY interrupt reads each frame into a
+  ring the main loop drains, so a long inference loses no frame), a hop runs
+  the network, and the board sends
+  a LIVE_PREDICTION frame (header sequence number 0, its own `seq` 1, 2, 3
+  ... in the payload). Lead-off bits, frames read, overruns (a frame that
+  could not be read before the next one replaced it, or that found the ring
+  full: it is lost and counted)
+  and frames dropped for a bad status word are reported in every
+  prediction, never hidden. LIVE stop, RESET or any other command leaves
+  live mode (START low, SDATAC) before that command runs; the LIVE reply to
+  a stop carries the final counters. On emulated boards the front end is a
+  software model of the chip on the SPI bus (a deterministic signal, /DRDY
+  from a timer), see docs/FIRMWARE.md.
 * **Check order** for every command: fixed part present (BAD_LENGTH), fields
   in range (BAD_ARGUMENT), byte count against the fields (BAD_LENGTH), shape
   (BAD_SHAPE); nothing runs before all checks pass.
@@ -685,7 +821,7 @@ _WHERE = """\
 | --- | --- |
 | this definition | `host/protocol_spec.py` (renders this file and `firmware/include/myoedge_protocol.h`: `python scripts/gen_protocol_header.py`) |
 | Python codec, typed replies | `host/protocol.py` |
-| host client | `host/client.py`: `open_board("socket://...", timeout=2.0)`, `"/dev/ttyACM0"`, `"rfc2217://..."` or `"qemu:BOARD:ELF"`; `BoardClient.info()`, `.infer(window, preprocessed=False)`, `.stream(samples, chunk=None, vote=0)`, `.bench(runs, window=None)`, `.reset()` |
+| host client | `host/client.py`: `open_board("socket://...", timeout=2.0)`, `"/dev/ttyACM0"`, `"rfc2217://..."` or `"qemu:BOARD:ELF"`; `BoardClient.info()`, `.infer(window, preprocessed=False)`, `.stream(samples, chunk=None, vote=0)`, `.bench(runs, window=None)`, `.reset()`, `.live(seconds=None, vote=0, gain=0, units_per_volt=0.0)` (a generator of `LivePrediction`) |
 | Python board (tests, benches without hardware) | `host/fake_board.py` |
 | C frame codec | `firmware/src/protocol.c` |
 | C dispatcher | `firmware/src/commands.c`, its port to the board, preprocessing and model in `firmware/src/commands_port.c` |

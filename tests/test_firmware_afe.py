@@ -26,7 +26,8 @@ CODES_B = [-2, 2, 1000, -1000, 7, -7, 3000000, -3000000]
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tests = FIRMWARE_DIR / "host_tests"
     out = tmp_path_factory.mktemp("afe") / "afe_harness"
-    return compile_host(out, [tests / "afe_harness.c", tests / "ads1298_sim.c", FIRMWARE_DIR / "src" / "afe_ads1298.c"],
+    return compile_host(out, [tests / "afe_harness.c", tests / "ads1298_sim.c", FIRMWARE_DIR / "boards" / "ads1298_model.c",
+                         FIRMWARE_DIR / "src" / "afe_ads1298.c"],
                         [tests])
 
 

@@ -22,7 +22,7 @@ import pytest
 from myoedge.host import protocol as p
 from myoedge.host import protocol_spec as spec
 from myoedge.host.fake_board import FakeBoard, StubModel, StubPreprocessor, stub_info
-from myoedge.host.protocol_spec import Command, CycleUnit, ErrorCode, InferMode, Reply
+from myoedge.host.protocol_spec import Command, CycleUnit, ErrorCode, InferMode, LiveAction, Reply
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
@@ -142,6 +142,8 @@ def test_every_reply_type_round_trips() -> None:
         p.ErrorReply(ErrorCode.BAD_SHAPE, Command.INFER, 608, 600),
         p.BootEvent(1, 3),
         p.FaultEvent(0x08000123, 0xFFFFFFF9, 0x400, 0x40000000),
+        p.LiveReply(LiveAction.START, 2, 6, 3, 16, 5, 1000, 200, 1e6, 0, 0, 0, 0),
+        p.LiveReply(LiveAction.STOP, 1, 12, 0, 8, 1, 250, 250, 2000.0, 77, 9000, 3, 1),
     ]
     for reply in replies:
         wire = p.encode_frame(p.reply_code(reply), 5, reply.to_payload())
@@ -153,6 +155,40 @@ def test_every_reply_type_round_trips() -> None:
                 reply.predicted, reply.mode, reply.cycles)
         else:
             assert decoded == reply
+
+
+def live_prediction(seq: int, scores: list[int] | None = None) -> p.LivePrediction:
+    """A LIVE_PREDICTION with every field set to something recognisable."""
+    return p.LivePrediction(seq, 52 + 5 * seq, 2, 1, np.array(scores or [-5, 7, 7, 0], np.int8),
+                            CycleUnit.INSTRUCTIONS, 2, 600, 9000, 27000, 0x0104, 0x8000,
+                            5 * (52 + 5 * seq), 3, 1)
+
+
+def test_live_frames_round_trip_and_refuse_bad_lengths() -> None:
+    prediction = live_prediction(7)
+    wire = p.encode_frame(Reply.LIVE_PREDICTION, 0, prediction.to_payload())
+    [frame] = p.FrameDecoder().feed(wire)
+    decoded = p.decode_reply(frame)
+    assert isinstance(decoded, p.LivePrediction) and frame.seq == 0
+    assert np.array_equal(decoded.scores, prediction.scores)
+    assert decoded.to_json() == prediction.to_json()
+    assert decoded.to_json()["unit"] == "instructions" and decoded.to_json()["lead_off_p"] == 0x0104
+    payload = prediction.to_payload()
+    for bad in (payload[:-1], payload + b"\x00", payload[:spec.LIVE_PREDICTION.size - 1]):
+        with pytest.raises(p.ProtocolError) as error:
+            p.LivePrediction.from_payload(bad)
+        assert error.value.error is ErrorCode.BAD_LENGTH
+    reply = p.LiveReply(LiveAction.STOP, 2, 6, 0, 16, 5, 1000, 200, 1e6, 4, 100, 0, 0).to_payload()
+    with pytest.raises(p.ProtocolError, match="LIVE reply"):
+        p.LiveReply.from_payload(reply[:-2])
+    request = p.live_request(LiveAction.START, vote=3, gain=12, units_per_volt=2000.0)
+    assert struct.unpack(spec.LIVE_REQUEST.format, request) == (1, 3, 12, 0, 2000.0)
+    assert p.LiveRequest.from_payload(request) == p.LiveRequest(LiveAction.START, 3, 12, 2000.0)
+    with pytest.raises(p.ProtocolError, match="LIVE request"):
+        p.LiveRequest.from_payload(request + b"\x00")
+    for bad in (dict(vote=40), dict(gain=5), dict(units_per_volt=float("nan")), dict(units_per_volt=-1.0)):
+        with pytest.raises(ValueError):
+            p.live_request(LiveAction.START, **bad)
 
 
 def test_majority_vote_ties_go_to_the_latest() -> None:
@@ -329,6 +365,58 @@ def test_c_board_and_python_fake_board_answer_alike(harness: Path) -> None:
     errors = [r.error for r in from_c if isinstance(r, p.ErrorReply)]
     assert set(errors) == {ErrorCode.BAD_SHAPE, ErrorCode.BAD_LENGTH, ErrorCode.BAD_ARGUMENT,
                            ErrorCode.INTERNAL, ErrorCode.UNKNOWN_COMMAND}
+
+
+def _expected_live_answer(payload: bytes) -> object:
+    """What a board without a front end answers to a LIVE payload (the C check order)."""
+    size = spec.LIVE_REQUEST.size
+    if len(payload) < size:
+        return (ErrorCode.BAD_LENGTH, size, len(payload))
+    action, vote, gain, flags, units = struct.unpack_from(spec.LIVE_REQUEST.format, payload)
+    (units_bits,) = struct.unpack_from("<I", payload, spec.LIVE_REQUEST.offset("units_per_volt"))
+    if action > LiveAction.START:
+        return (ErrorCode.BAD_ARGUMENT, int(LiveAction.START), action)
+    if vote > spec.MAX_VOTE:
+        return (ErrorCode.BAD_ARGUMENT, spec.MAX_VOTE, vote)
+    if gain != 0 and gain not in spec.LIVE_GAINS:
+        return (ErrorCode.BAD_ARGUMENT, 12, gain)
+    if flags:
+        return (ErrorCode.BAD_ARGUMENT, 0, flags)
+    if not 0.0 <= units <= 3.0e38:
+        return (ErrorCode.BAD_ARGUMENT, 0, units_bits)
+    if len(payload) != size:
+        return (ErrorCode.BAD_LENGTH, size, len(payload))
+    if action == LiveAction.STOP:
+        return p.LiveReply(LiveAction.STOP, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0)
+    return (ErrorCode.AFE_ABSENT, 0x92, 0)  # the port has no front end
+
+
+def test_c_board_checks_every_live_request(harness: Path) -> None:
+    """2000 LIVE payloads, good and bad, through the sanitised C dispatcher."""
+    rng = random.Random(4)
+    payloads = []
+    for _ in range(2000):
+        units = rng.choice([0.0, 1e6, 2000.0, -1.0, float("nan"), float("inf"), 3.4e38])
+        payload = struct.pack(spec.LIVE_REQUEST.format, rng.choice([0, 1, 1, 2, 255]),
+                              rng.choice([0, 3, 31, 32]), rng.choice([0, 0, 6, 12, 5, 255]),
+                              rng.choice([0, 0, 0, 1]), units)
+        length = rng.choice([8, 8, 8, 8, 0, 3, 7, 9, 20])
+        payloads.append((payload + bytes(rng.randrange(256) for _ in range(12)))[:length])
+    stream = b"".join(p.encode_frame(Command.LIVE, seq, payload)
+                      for seq, payload in enumerate(payloads, start=1))
+    process = subprocess.run([harness, "serve"], input=stream, capture_output=True, timeout=60)
+    assert process.returncode == 0, process.stderr
+    frames = [f for f in p.FrameDecoder().feed(process.stdout) if isinstance(f, p.Frame)]
+    assert isinstance(p.decode_reply(frames[0]), p.BootEvent)
+    answers = frames[1:]
+    assert [f.seq for f in answers] == list(range(1, len(payloads) + 1))
+    seen = set()
+    for frame, payload in zip(answers, payloads):
+        reply = p.decode_reply(frame)
+        got = (reply.error, reply.expected, reply.got) if isinstance(reply, p.ErrorReply) else reply
+        assert got == _expected_live_answer(payload), payload.hex()
+        seen.add(got[0] if isinstance(got, tuple) else "stop")
+    assert seen == {ErrorCode.BAD_LENGTH, ErrorCode.BAD_ARGUMENT, ErrorCode.AFE_ABSENT, "stop"}
 
 
 def _mutations(rng: random.Random, count: int) -> list[bytes]:

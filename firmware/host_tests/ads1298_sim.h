@@ -1,34 +1,19 @@
 /*
- * ads1298_sim.h - state of the simulated ADS1298 pair (ads1298_sim.c).
+ * ads1298_sim.h - the simulated ADS1298 pair of the host tests: the one
+ * chip model the emulated boards use too (boards/ads1298_model.h), as the
+ * global `sim`, behind the board's AFE hooks (ads1298_sim.c).
  */
 #ifndef MYOEDGE_ADS1298_SIM_H
 #define MYOEDGE_ADS1298_SIM_H
 
 #include <stdint.h>
 
-#define SIM_REGS 0x1A
-#define SIM_MAX_LOG 64
+#include "../boards/ads1298_model.h"
 
-enum { SIM_EXPECT_OPCODE = 0, SIM_EXPECT_COUNT, SIM_EXPECT_WRITE, SIM_EXPECT_READ };
+#define SIM_REGS ADS1298_MODEL_REGS
+#define SIM_MAX_LOG ADS1298_MODEL_LOG
 
-typedef struct {
-    uint8_t id;
-    uint8_t regs[2][SIM_REGS];
-    int rdatac;
-    int selected, start_pin, reset_pin, powered;
-    int expect, remaining, reg_write;
-    uint8_t reg_address;
-    int refuse_writes;            /* fault injection: registers keep their values */
-    uint8_t frame[54];            /* chip 1 then chip 2 */
-    int frame_pos;
-    uint8_t commands[SIM_MAX_LOG];
-    int command_count;
-    int ignored_in_rdatac;
-    int bytes_without_cs;
-    int reset_pulses;
-    int64_t time_us, powered_at_us, first_command_us, last_command_us;
-    void (*drdy_handler)(void);
-} sim_ads1298_t;
+typedef ads1298_model_t sim_ads1298_t;
 
 extern sim_ads1298_t sim;
 

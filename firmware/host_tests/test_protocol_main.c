@@ -486,7 +486,7 @@ static void fuzz_one(int kind)
         uint8_t code;
         do {
             code = (uint8_t)rnd();
-        } while (code >= MYE_CMD_INFO && code <= MYE_CMD_RESET);
+        } while (code >= MYE_CMD_INFO && code <= MYE_CMD_LIVE); /* every command code the dispatcher knows */
         seq = take_seq();
         n = rnd_below(20);
         for (size_t i = 0; i < n; i++) {

@@ -12,7 +12,10 @@
  * Sequence (datasheet "initial flow at power-up"): /RESET+/PWDN high, wait
  * t_POR, reset pulse, SDATAC (the chip wakes up in RDATAC), check the ID
  * register, write CONFIG1..CONFIG3 and CH1SET..CH8SET (shared DIN: both chips
- * of a chain take the same writes), read them back, RDATAC, START high, and
+ * of a chain take the same writes), read them back, turn on DC lead-off
+ * detection on every input (LOFF = 6 nA at a 95 % threshold, LOFF_SENSP/N,
+ * CONFIG4 comparators; read back too: the status word's LOFF_STATP/N bits
+ * then flag loose electrodes), RDATAC, START high, and
  * count /DRDY interrupts. A frame is, per chip, 24 status bits (1100 +
  * LOFF_STATP + LOFF_STATN + GPIO) and 8 channels of 24-bit two's complement,
  * MSB first; chip 1's 27 bytes come first.
@@ -29,6 +32,11 @@
 #define ADS1298_CHANNELS 8u
 #define ADS1298_MAX_CHIPS 2u
 #define ADS1298_FRAME_BYTES 27u /* 3 status + 8 x 3 data, per chip */
+/* Frames the /DRDY interrupt can hold for the main loop in ISR-read mode
+ * (mye_afe_read_in_isr): 64 ms at 1000 SPS. */
+#ifndef MYE_AFE_RING_FRAMES
+#define MYE_AFE_RING_FRAMES 64u
+#endif
 #define ADS1298_ID_VALUE 0x92u  /* ID register of an ADS1298: rev 100, bit 4 set, 8 channels (110) */
 
 /* Commands (opcodes). */
@@ -50,6 +58,9 @@
 #define ADS1298_REG_CONFIG3 0x03u
 #define ADS1298_REG_LOFF 0x04u
 #define ADS1298_REG_CH1SET 0x05u /* CH1SET..CH8SET at 0x05..0x0C */
+#define ADS1298_REG_LOFF_SENSP 0x0Fu
+#define ADS1298_REG_LOFF_SENSN 0x10u
+#define ADS1298_REG_CONFIG4 0x17u
 #define ADS1298_REG_COUNT 0x1Au
 
 /* Return codes. */
@@ -76,18 +87,35 @@ typedef struct {
     uint8_t registers[ADS1298_REG_COUNT]; /* what was written (chip 1 read-back) */
     volatile uint32_t drdy_count;  /* /DRDY edges seen (interrupt) */
     uint32_t frames_read;
-    uint32_t overruns;
+    uint32_t overruns;         /* frames lost: /DRDY came again before the last was read */
+    uint32_t frame_errors;     /* frames read with a bad status word (dropped) */
     uint32_t status[ADS1298_MAX_CHIPS]; /* last status word per chip (lead-off, GPIO) */
+    uint32_t read_in_isr;      /* 1: the /DRDY interrupt reads each frame into ring[] */
+    volatile uint32_t ring_head; /* frames the interrupt stored (written by the interrupt) */
+    uint32_t ring_tail;          /* frames mye_afe_poll took */
+    uint8_t ring[MYE_AFE_RING_FRAMES][ADS1298_MAX_CHIPS * ADS1298_FRAME_BYTES];
 } mye_afe_t;
 
 /* Configure the chip(s) and start continuous conversion. */
 int mye_afe_init(mye_afe_t *afe, const mye_afe_config_t *config);
+/* (On MYE_AFE_ERR_ID, afe->registers[ADS1298_REG_ID] holds what was read.) */
 
 /* If a /DRDY arrived since the last call, read the frame and write
  * chips * 8 scaled samples to out: MYE_AFE_FRAME, MYE_AFE_NO_FRAME or an
- * error (MYE_AFE_ERR_FRAME: out untouched; MYE_AFE_ERR_OVERRUN: the frame
- * is still read and written, and an earlier one was lost). */
+ * error (MYE_AFE_ERR_FRAME: out untouched, counted in frame_errors;
+ * MYE_AFE_ERR_OVERRUN: the frame is still read and written, and an earlier
+ * one was lost, counted in overruns). Every /DRDY ends up in exactly one
+ * of frames_read, overruns, frame_errors. */
 int mye_afe_poll(mye_afe_t *afe, float *out);
+
+/* Read every frame in the /DRDY interrupt (1) or in mye_afe_poll (0, the
+ * default of a zeroed mye_afe_t). Call it before mye_afe_init, whose /DRDY
+ * interrupt may fire as soon as it returns; the setting stays until changed.
+ * Reading in the interrupt
+ * keeps frames while the main loop runs a long inference: a frame is then
+ * lost (an overrun) only when MYE_AFE_RING_FRAMES frames wait unread. The
+ * board's SPI hooks must be usable from the /DRDY interrupt. */
+void mye_afe_read_in_isr(mye_afe_t *afe, uint32_t enable);
 
 /* Read one frame now (RDATAC: just clock it out) and scale it. */
 int mye_afe_read_frame(mye_afe_t *afe, float *out);

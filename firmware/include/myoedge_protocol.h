@@ -25,6 +25,8 @@
 #define MYE_MAX_SCORES 256u /* most scores per INFER reply */
 #define MYE_REPLY_BIT 128u /* set in a reply's code */
 #define MYE_STREAM_FLAG_RESET 1u /* STREAM flag: reset first */
+#define MYE_LIVE_MAX_CHANNELS 16u /* most channels live mode reads (two chips) */
+#define MYE_LIVE_DEFAULT_GAIN 6u /* PGA gain when LIVE asks for 0 */
 
 /* Command */
 #define MYE_CMD_INFO 1u
@@ -32,6 +34,7 @@
 #define MYE_CMD_STREAM 3u
 #define MYE_CMD_BENCH 4u
 #define MYE_CMD_RESET 5u
+#define MYE_CMD_LIVE 6u
 
 /* Reply */
 #define MYE_REPLY_INFO 129u
@@ -39,7 +42,9 @@
 #define MYE_REPLY_STREAM 131u
 #define MYE_REPLY_BENCH 132u
 #define MYE_REPLY_RESET 133u
+#define MYE_REPLY_LIVE 134u
 #define MYE_REPLY_BOOT 176u
+#define MYE_REPLY_LIVE_PREDICTION 177u
 #define MYE_REPLY_FAULT 254u
 #define MYE_REPLY_ERROR 255u
 
@@ -54,6 +59,9 @@
 #define MYE_ERR_BAD_ARGUMENT 8u
 #define MYE_ERR_FRAME_TOO_LONG 9u
 #define MYE_ERR_BAD_FRAMING 10u
+#define MYE_ERR_AFE_ABSENT 11u
+#define MYE_ERR_AFE_RATE 12u
+#define MYE_ERR_AFE_CONFIG 13u
 
 /* InferMode */
 #define MYE_MODE_PREPROCESSED 0u
@@ -63,6 +71,10 @@
 #define MYE_UNIT_CYCLES 0u
 #define MYE_UNIT_INSTRUCTIONS 1u
 #define MYE_UNIT_TICKS 2u
+
+/* LiveAction */
+#define MYE_LIVE_STOP 0u
+#define MYE_LIVE_START 1u
 
 /* header: struct '<BBHH' */
 #define MYE_HEADER_VERSION 0u /* uint8_t: protocol version, PROTOCOL_VERSION */
@@ -163,6 +175,48 @@
 #define MYE_BENCH_REPLY_TOTAL_MEDIAN 36u /* uint32_t: one whole run, median (lower middle) */
 #define MYE_BENCH_REPLY_TOTAL_MAX 40u /* uint32_t: one whole run, most */
 #define MYE_BENCH_REPLY_SIZE 44u
+
+/* live_request: struct '<BBBBf' */
+#define MYE_LIVE_REQUEST_ACTION 0u /* uint8_t: LiveAction: 0 stop, 1 start */
+#define MYE_LIVE_REQUEST_VOTE 1u /* uint8_t: majority vote over the last K predictions (0 or 1: none) */
+#define MYE_LIVE_REQUEST_GAIN 2u /* uint8_t: ADS1298 PGA gain 1, 2, 3, 4, 6, 8 or 12 (0: 6) */
+#define MYE_LIVE_REQUEST_FLAGS 3u /* uint8_t: reserved, 0 */
+#define MYE_LIVE_REQUEST_UNITS_PER_VOLT 4u /* float32: model input units per volt at the electrodes 0 .. 3e38 (0: the manifest's MYE_AFE_UNITS_PER_VOLT, else 1e6, microvolts) */
+#define MYE_LIVE_REQUEST_SIZE 8u
+
+/* live_reply: struct '<BBBBHHIIfIIII' */
+#define MYE_LIVE_REPLY_ACTION 0u /* uint8_t: LiveAction of the request */
+#define MYE_LIVE_REPLY_CHIPS 1u /* uint8_t: ADS1298 chips in use: 1 (<= 8 channels) or 2 (daisy chain) */
+#define MYE_LIVE_REPLY_GAIN 2u /* uint8_t: PGA gain in use */
+#define MYE_LIVE_REPLY_VOTE 3u /* uint8_t: vote length in use */
+#define MYE_LIVE_REPLY_CHANNELS 4u /* uint16_t: model channels fed from the front end */
+#define MYE_LIVE_REPLY_DECIMATION 6u /* uint16_t: chip frames averaged into one model-rate sample */
+#define MYE_LIVE_REPLY_CHIP_RATE_HZ 8u /* uint32_t: the chip's data rate */
+#define MYE_LIVE_REPLY_MODEL_RATE_HZ 12u /* uint32_t: the model's sampling rate (chip rate / decimation) */
+#define MYE_LIVE_REPLY_UNITS_PER_VOLT 16u /* float32: scaling in use */
+#define MYE_LIVE_REPLY_PREDICTIONS 20u /* uint32_t: LIVE_PREDICTION frames sent since the start */
+#define MYE_LIVE_REPLY_FRAMES_READ 24u /* uint32_t: chip frames read since the start */
+#define MYE_LIVE_REPLY_OVERRUNS 28u /* uint32_t: chip frames lost: a /DRDY before the last frame was read */
+#define MYE_LIVE_REPLY_FRAME_ERRORS 32u /* uint32_t: chip frames whose status word was not 1100b (dropped) */
+#define MYE_LIVE_REPLY_SIZE 36u
+
+/* live_prediction: struct '<IIHHHBBIIIHHIII' */
+#define MYE_LIVE_PREDICTION_SEQ 0u /* uint32_t: 1, 2, 3 ... since LIVE start: a gap means lost frames */
+#define MYE_LIVE_PREDICTION_POSITION 4u /* uint32_t: model-rate samples since LIVE start when this hop fired */
+#define MYE_LIVE_PREDICTION_PREDICTED 8u /* uint16_t: index of the first largest score */
+#define MYE_LIVE_PREDICTION_VOTED 10u /* uint16_t: majority vote over the last K predictions */
+#define MYE_LIVE_PREDICTION_N_SCORES 12u /* uint16_t: number of int8 scores that follow */
+#define MYE_LIVE_PREDICTION_CYCLE_UNIT 14u /* uint8_t: CycleUnit of the counts below */
+#define MYE_LIVE_PREDICTION_CHIPS 15u /* uint8_t: ADS1298 chips in use */
+#define MYE_LIVE_PREDICTION_ACQUIRE_CYCLES 16u /* uint32_t: checking, scaling and averaging this hop's chip frames (the SPI reads run in the /DRDY interrupt and are not counted) */
+#define MYE_LIVE_PREDICTION_PREPROCESS_CYCLES 20u /* uint32_t: preprocessing of this hop's samples */
+#define MYE_LIVE_PREDICTION_NETWORK_CYCLES 24u /* uint32_t: network invocation */
+#define MYE_LIVE_PREDICTION_LEAD_OFF_P 28u /* uint16_t: LOFF_STATP bits seen in this hop's frames (bit i: channel i) */
+#define MYE_LIVE_PREDICTION_LEAD_OFF_N 30u /* uint16_t: LOFF_STATN bits seen in this hop's frames (bit i: channel i) */
+#define MYE_LIVE_PREDICTION_FRAMES_READ 32u /* uint32_t: chip frames read since LIVE start */
+#define MYE_LIVE_PREDICTION_OVERRUNS 36u /* uint32_t: chip frames lost since LIVE start (never hidden) */
+#define MYE_LIVE_PREDICTION_FRAME_ERRORS 40u /* uint32_t: chip frames dropped for a bad status word since LIVE start */
+#define MYE_LIVE_PREDICTION_SIZE 44u
 
 /* boot_event: struct '<BB' */
 #define MYE_BOOT_EVENT_PROTOCOL_VERSION 0u /* uint8_t: protocol the firmware speaks */

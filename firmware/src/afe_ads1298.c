@@ -3,6 +3,7 @@
  */
 #include "afe_ads1298.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "board.h"
@@ -19,14 +20,42 @@
 #define CONFIG3_REFBUF 0xC0u     /* internal reference buffer on (bit 6 reserved, reads 1) */
 #define CONFIG3_VREF_4V (1u << 5)
 #define CHSET_NORMAL_INPUT 0x00u /* MUX = 000: normal electrode input, powered */
+#define LOFF_DC_6NA_95 0x03u     /* FLEAD_OFF = 11 (DC), ILEAD_OFF = 6 nA, COMP_TH = 95 % */
+#define CONFIG4_LOFF_COMP 0x02u  /* PD_LOFF_COMP: lead-off comparators powered */
 
 static mye_afe_t *active_afe;
 
+static void read_raw_frame(uint32_t chips, uint8_t *frame)
+{
+    board_afe_select(1);
+    board_afe_spi_transfer(NULL, frame, (size_t)chips * ADS1298_FRAME_BYTES);
+    board_afe_select(0);
+}
+
 void mye_afe_drdy_isr(void)
 {
-    if (active_afe != NULL) {
-        active_afe->drdy_count = active_afe->drdy_count + 1u;
+    mye_afe_t *afe = active_afe;
+    if (afe == NULL) {
+        return;
     }
+    afe->drdy_count = afe->drdy_count + 1u;
+    if (!afe->read_in_isr) {
+        return;
+    }
+    const uint32_t head = afe->ring_head;
+    if (head - afe->ring_tail >= MYE_AFE_RING_FRAMES) {
+        afe->overruns += 1u; /* the main loop is MYE_AFE_RING_FRAMES behind: this frame is lost */
+        return;
+    }
+    read_raw_frame(afe->config.chips, afe->ring[head % MYE_AFE_RING_FRAMES]);
+    atomic_signal_fence(memory_order_seq_cst); /* the frame is in the ring before head says so */
+    afe->ring_head = head + 1u;
+}
+
+void mye_afe_read_in_isr(mye_afe_t *afe, uint32_t enable)
+{
+    afe->ring_tail = afe->ring_head;
+    afe->read_in_isr = enable ? 1u : 0u;
 }
 
 int32_t mye_afe_code24(const uint8_t *bytes)
@@ -107,6 +136,29 @@ static int gain_bits(uint32_t gain, uint8_t *bits)
     return -1;
 }
 
+/* DC lead-off detection on every input; MYE_AFE_OK or MYE_AFE_ERR_CONFIG
+ * when a register reads back differently. */
+static int enable_lead_off(mye_afe_t *afe)
+{
+    static const uint8_t lead_off_registers[4] = {ADS1298_REG_LOFF, ADS1298_REG_LOFF_SENSP,
+                                                  ADS1298_REG_LOFF_SENSN, ADS1298_REG_CONFIG4};
+    afe->registers[ADS1298_REG_LOFF] = LOFF_DC_6NA_95;
+    afe->registers[ADS1298_REG_LOFF_SENSP] = 0xFFu;
+    afe->registers[ADS1298_REG_LOFF_SENSN] = 0xFFu;
+    afe->registers[ADS1298_REG_CONFIG4] = CONFIG4_LOFF_COMP;
+    write_registers(ADS1298_REG_LOFF, &afe->registers[ADS1298_REG_LOFF], 1u);
+    write_registers(ADS1298_REG_LOFF_SENSP, &afe->registers[ADS1298_REG_LOFF_SENSP], 2u);
+    write_registers(ADS1298_REG_CONFIG4, &afe->registers[ADS1298_REG_CONFIG4], 1u);
+    for (uint32_t i = 0; i < 4u; ++i) {
+        uint8_t value = 0u;
+        read_registers(lead_off_registers[i], &value, 1u);
+        if (value != afe->registers[lead_off_registers[i]]) {
+            return MYE_AFE_ERR_CONFIG;
+        }
+    }
+    return MYE_AFE_OK;
+}
+
 int mye_afe_init(mye_afe_t *afe, const mye_afe_config_t *config)
 {
     uint8_t config1 = 0u;
@@ -122,6 +174,13 @@ int mye_afe_init(mye_afe_t *afe, const mye_afe_config_t *config)
     afe->drdy_count = 0u;
     afe->frames_read = 0u;
     afe->overruns = 0u;
+    afe->frame_errors = 0u;
+    afe->ring_head = 0u; /* read_in_isr stays as the caller set it */
+    afe->ring_tail = 0u;
+    afe->ring_tail = 0u;
+    for (uint32_t i = 0; i < ADS1298_REG_COUNT; ++i) {
+        afe->registers[i] = 0u;
+    }
     for (uint32_t i = 0; i < ADS1298_MAX_CHIPS; ++i) {
         afe->status[i] = 0u;
     }
@@ -140,14 +199,10 @@ int mye_afe_init(mye_afe_t *afe, const mye_afe_config_t *config)
 
     uint8_t id = 0u;
     read_registers(ADS1298_REG_ID, &id, 1u);
+    afe->registers[ADS1298_REG_ID] = id; /* kept for the error report */
     if (id != ADS1298_ID_VALUE) {
         return MYE_AFE_ERR_ID;
     }
-
-    for (uint32_t i = 0; i < ADS1298_REG_COUNT; ++i) {
-        afe->registers[i] = 0u;
-    }
-    afe->registers[ADS1298_REG_ID] = id;
     afe->registers[ADS1298_REG_CONFIG1] = config1;
     afe->registers[ADS1298_REG_CONFIG2] = CONFIG2_DEFAULT;
     afe->registers[ADS1298_REG_CONFIG3] = (uint8_t)(CONFIG3_REFBUF | (config->vref_4v ? CONFIG3_VREF_4V : 0u));
@@ -156,6 +211,9 @@ int mye_afe_init(mye_afe_t *afe, const mye_afe_config_t *config)
     }
     write_registers(ADS1298_REG_CONFIG1, &afe->registers[ADS1298_REG_CONFIG1], 3u);
     write_registers(ADS1298_REG_CH1SET, &afe->registers[ADS1298_REG_CH1SET], (uint8_t)ADS1298_CHANNELS);
+    if (enable_lead_off(afe) != MYE_AFE_OK) {
+        return MYE_AFE_ERR_CONFIG;
+    }
 
     uint8_t readback[3u + ADS1298_CHANNELS];
     read_registers(ADS1298_REG_CONFIG1, readback, 3u);
@@ -174,13 +232,10 @@ int mye_afe_init(mye_afe_t *afe, const mye_afe_config_t *config)
     return MYE_AFE_OK;
 }
 
-int mye_afe_read_frame(mye_afe_t *afe, float *out)
+/* Check and scale one raw frame: MYE_AFE_FRAME or MYE_AFE_ERR_FRAME (out untouched). */
+static int decode_frame(mye_afe_t *afe, const uint8_t *frame, float *out)
 {
-    uint8_t frame[ADS1298_MAX_CHIPS * ADS1298_FRAME_BYTES];
     const uint32_t chips = afe->config.chips;
-    board_afe_select(1);
-    board_afe_spi_transfer(NULL, frame, (size_t)chips * ADS1298_FRAME_BYTES);
-    board_afe_select(0);
     for (uint32_t chip = 0; chip < chips; ++chip) {
         const uint8_t *block = &frame[chip * ADS1298_FRAME_BYTES];
         if ((block[0] & 0xF0u) != 0xC0u) {
@@ -199,17 +254,40 @@ int mye_afe_read_frame(mye_afe_t *afe, float *out)
     return MYE_AFE_FRAME;
 }
 
+int mye_afe_read_frame(mye_afe_t *afe, float *out)
+{
+    uint8_t frame[ADS1298_MAX_CHIPS * ADS1298_FRAME_BYTES];
+    read_raw_frame(afe->config.chips, frame);
+    return decode_frame(afe, frame, out);
+}
+
 int mye_afe_poll(mye_afe_t *afe, float *out)
 {
+    if (afe->read_in_isr) {
+        const uint32_t tail = afe->ring_tail;
+        if (afe->ring_head == tail) {
+            return MYE_AFE_NO_FRAME;
+        }
+        atomic_signal_fence(memory_order_seq_cst); /* read the frame only after head */
+        int decoded = decode_frame(afe, afe->ring[tail % MYE_AFE_RING_FRAMES], out);
+        afe->ring_tail = tail + 1u;
+        if (decoded != MYE_AFE_FRAME) {
+            afe->frame_errors += 1u; /* dropped, counted */
+        }
+        return decoded;
+    }
     /* drdy_count is written by the interrupt: read it once. */
     const uint32_t seen = afe->drdy_count;
-    const uint32_t pending = seen - afe->frames_read - afe->overruns;
+    const uint32_t pending = seen - afe->frames_read - afe->overruns - afe->frame_errors;
     if (pending == 0u) {
         return MYE_AFE_NO_FRAME;
     }
     int rc = mye_afe_read_frame(afe, out);
     if (rc != MYE_AFE_FRAME) {
-        afe->overruns += 1u; /* the frame is gone either way: count it, do not retry it */
+        afe->frame_errors += 1u; /* the frame is gone either way: count it, do not retry it */
+        if (pending > 1u) {
+            afe->overruns += pending - 1u;
+        }
         return rc;
     }
     if (pending > 1u) {
@@ -221,9 +299,9 @@ int mye_afe_poll(mye_afe_t *afe, float *out)
 
 void mye_afe_stop(mye_afe_t *afe)
 {
+    board_afe_drdy_attach(NULL); /* first: no interrupt reads the bus while SDATAC goes out */
     board_afe_start_pin(0);
     send_command(ADS1298_CMD_SDATAC);
-    board_afe_drdy_attach(NULL);
     if (active_afe == afe) {
         active_afe = NULL;
     }

@@ -1,4 +1,6 @@
-/* commands.c - answers the host: INFO, INFER, STREAM, BENCH, RESET.
+/* commands.c - answers the host: INFO, INFER, STREAM, BENCH, RESET, LIVE,
+ * and runs live mode (predictions from the board's own front end, pushed
+ * to the host as LIVE_PREDICTION frames).
  *
  * Payload layouts and error codes are the generated ones in
  * myoedge_protocol.h (from host/protocol_spec.py); docs/PROTOCOL.md says
@@ -55,6 +57,44 @@ static uint32_t bench_network[MYE_MAX_BENCH_RUNS];
 static uint32_t bench_total[MYE_MAX_BENCH_RUNS];
 
 static const outcome_t ok = {0u, 0u, 0u};
+
+/* Live mode. */
+static uint8_t live_active;
+static uint8_t live_vote;
+static uint32_t live_seq;        /* LIVE_PREDICTION frames sent since start */
+static uint32_t live_position;   /* model-rate samples since start */
+static uint32_t live_preprocess; /* preprocessing cycles since the last prediction */
+static mye_port_live_setup_t live_setup;
+static mye_port_live_status_t live_final; /* counters when live mode last stopped */
+static uint8_t live_frame[MYE_HEADER_SIZE + MYE_LIVE_PREDICTION_SIZE + MYE_MAX_SCORES + MYE_CRC_SIZE];
+
+/* ---- defaults for ports without a front end (the boards override them) --- */
+
+__attribute__((weak)) uint8_t mye_port_live_start(uint8_t gain, float units_per_volt,
+                                                  mye_port_live_setup_t *setup,
+                                                  uint32_t *expected, uint32_t *got)
+{
+    (void)gain;
+    (void)units_per_volt;
+    (void)setup;
+    *expected = 0x92u; /* the ID an ADS1298 answers */
+    *got = 0u;
+    return MYE_ERR_AFE_ABSENT;
+}
+
+__attribute__((weak)) int mye_port_live_sample(float *sample)
+{
+    (void)sample;
+    return 0;
+}
+
+__attribute__((weak)) void mye_port_live_status(mye_port_live_status_t *status, int take)
+{
+    (void)take;
+    memset(status, 0, sizeof *status);
+}
+
+__attribute__((weak)) void mye_port_live_stop(void) {}
 
 static outcome_t fail(uint8_t error, uint64_t expected, uint64_t got)
 {
@@ -449,6 +489,138 @@ static outcome_t handle_reset(size_t length, size_t *out_length)
     return ok;
 }
 
+/* Leave live mode (before any other command runs); keeps the final counters. */
+static void live_stop(void)
+{
+    if (!live_active) {
+        return;
+    }
+    mye_port_live_stop();
+    mye_port_live_status(&live_final, 1);
+    live_active = 0u;
+    reset_stream();
+}
+
+static void put_live_reply(uint8_t *out, uint8_t action)
+{
+    memset(out, 0, MYE_LIVE_REPLY_SIZE);
+    out[MYE_LIVE_REPLY_ACTION] = action;
+    out[MYE_LIVE_REPLY_CHIPS] = live_setup.chips;
+    out[MYE_LIVE_REPLY_GAIN] = live_setup.gain;
+    out[MYE_LIVE_REPLY_VOTE] = live_vote;
+    mye_put_u16(out + MYE_LIVE_REPLY_CHANNELS, live_setup.channels);
+    mye_put_u16(out + MYE_LIVE_REPLY_DECIMATION, live_setup.decimation);
+    mye_put_u32(out + MYE_LIVE_REPLY_CHIP_RATE_HZ, live_setup.chip_rate_hz);
+    mye_put_u32(out + MYE_LIVE_REPLY_MODEL_RATE_HZ, live_setup.model_rate_hz);
+    mye_put_f32(out + MYE_LIVE_REPLY_UNITS_PER_VOLT, live_setup.units_per_volt);
+    mye_put_u32(out + MYE_LIVE_REPLY_PREDICTIONS, live_seq);
+    mye_put_u32(out + MYE_LIVE_REPLY_FRAMES_READ, live_final.frames_read);
+    mye_put_u32(out + MYE_LIVE_REPLY_OVERRUNS, live_final.overruns);
+    mye_put_u32(out + MYE_LIVE_REPLY_FRAME_ERRORS, live_final.frame_errors);
+}
+
+static int valid_gain(uint8_t gain)
+{
+    return gain == 0u || gain == 1u || gain == 2u || gain == 3u || gain == 4u || gain == 6u ||
+           gain == 8u || gain == 12u;
+}
+
+static outcome_t handle_live(const uint8_t *payload, size_t length, uint8_t *out,
+                             size_t *out_length)
+{
+    if (length < MYE_LIVE_REQUEST_SIZE) {
+        return fail(MYE_ERR_BAD_LENGTH, MYE_LIVE_REQUEST_SIZE, length);
+    }
+    uint8_t action = payload[MYE_LIVE_REQUEST_ACTION];
+    uint8_t vote = payload[MYE_LIVE_REQUEST_VOTE];
+    uint8_t gain = payload[MYE_LIVE_REQUEST_GAIN];
+    uint8_t flags = payload[MYE_LIVE_REQUEST_FLAGS];
+    float units = mye_get_f32(payload + MYE_LIVE_REQUEST_UNITS_PER_VOLT);
+    if (action > MYE_LIVE_START) {
+        return fail(MYE_ERR_BAD_ARGUMENT, MYE_LIVE_START, action);
+    }
+    if (vote > MYE_MAX_VOTE) {
+        return fail(MYE_ERR_BAD_ARGUMENT, MYE_MAX_VOTE, vote);
+    }
+    if (!valid_gain(gain)) {
+        return fail(MYE_ERR_BAD_ARGUMENT, 12u, gain);
+    }
+    if (flags != 0u) {
+        return fail(MYE_ERR_BAD_ARGUMENT, 0u, flags);
+    }
+    if (!(units >= 0.0f && units <= 3.0e38f)) { /* also refuses NaN and infinity */
+        return fail(MYE_ERR_BAD_ARGUMENT, 0u, mye_get_u32(payload + MYE_LIVE_REQUEST_UNITS_PER_VOLT));
+    }
+    if (length != MYE_LIVE_REQUEST_SIZE) {
+        return fail(MYE_ERR_BAD_LENGTH, MYE_LIVE_REQUEST_SIZE, length);
+    }
+    const mye_port_info_t *info = mye_port_info();
+    if (!port_ok(info)) {
+        return fail(MYE_ERR_INTERNAL, 0u, 0u);
+    }
+    live_stop();
+    if (action == MYE_LIVE_STOP) {
+        put_live_reply(out, action);
+        *out_length = MYE_LIVE_REPLY_SIZE;
+        return ok;
+    }
+    uint32_t expected = 0u;
+    uint32_t got = 0u;
+    mye_port_live_setup_t setup;
+    memset(&setup, 0, sizeof setup);
+    reset_stream();
+    uint8_t error = mye_port_live_start(gain != 0u ? gain : (uint8_t)MYE_LIVE_DEFAULT_GAIN, units,
+                                        &setup, &expected, &got);
+    if (error != 0u) {
+        return fail(error, expected, got);
+    }
+    live_setup = setup;
+    live_vote = vote;
+    live_seq = 0u;
+    live_position = 0u;
+    live_preprocess = 0u;
+    memset(&live_final, 0, sizeof live_final);
+    mye_port_live_status(&live_final, 1); /* restart lead-off bits and cycle sums */
+    memset(&live_final, 0, sizeof live_final);
+    live_active = 1u;
+    put_live_reply(out, action);
+    *out_length = MYE_LIVE_REPLY_SIZE;
+    return ok;
+}
+
+/* One LIVE_PREDICTION frame (header sequence number 0: unsolicited). */
+static void send_live_prediction(const mye_port_info_t *info, uint16_t label, uint16_t voted,
+                                 uint32_t network)
+{
+    mye_port_live_status_t status;
+    mye_port_live_status(&status, 1);
+    uint8_t *out = live_frame + MYE_HEADER_SIZE;
+    live_seq++;
+    memset(out, 0, MYE_LIVE_PREDICTION_SIZE);
+    mye_put_u32(out + MYE_LIVE_PREDICTION_SEQ, live_seq);
+    mye_put_u32(out + MYE_LIVE_PREDICTION_POSITION, live_position);
+    mye_put_u16(out + MYE_LIVE_PREDICTION_PREDICTED, label);
+    mye_put_u16(out + MYE_LIVE_PREDICTION_VOTED, voted);
+    mye_put_u16(out + MYE_LIVE_PREDICTION_N_SCORES, info->output_size);
+    out[MYE_LIVE_PREDICTION_CYCLE_UNIT] = info->cycle_unit;
+    out[MYE_LIVE_PREDICTION_CHIPS] = live_setup.chips;
+    mye_put_u32(out + MYE_LIVE_PREDICTION_ACQUIRE_CYCLES, status.acquire_cycles);
+    mye_put_u32(out + MYE_LIVE_PREDICTION_PREPROCESS_CYCLES, live_preprocess);
+    mye_put_u32(out + MYE_LIVE_PREDICTION_NETWORK_CYCLES, network);
+    mye_put_u16(out + MYE_LIVE_PREDICTION_LEAD_OFF_P, (uint16_t)status.lead_off_p);
+    mye_put_u16(out + MYE_LIVE_PREDICTION_LEAD_OFF_N, (uint16_t)status.lead_off_n);
+    mye_put_u32(out + MYE_LIVE_PREDICTION_FRAMES_READ, status.frames_read);
+    mye_put_u32(out + MYE_LIVE_PREDICTION_OVERRUNS, status.overruns);
+    mye_put_u32(out + MYE_LIVE_PREDICTION_FRAME_ERRORS, status.frame_errors);
+    for (uint16_t i = 0; i < info->output_size; i++) {
+        out[MYE_LIVE_PREDICTION_SIZE + i] = (uint8_t)scores[i];
+    }
+    size_t length = mye_frame_finish(live_frame, sizeof live_frame, MYE_REPLY_LIVE_PREDICTION, 0u,
+                                     MYE_LIVE_PREDICTION_SIZE + (size_t)info->output_size);
+    mye_frame_write(live_frame, length, mye_port_write);
+    live_preprocess = 0u;
+}
+
 static void put_error(uint8_t *out, uint8_t error, uint8_t command, uint32_t expected,
                       uint32_t got)
 {
@@ -476,6 +648,9 @@ static void handle_frame(const mye_frame_t *frame)
         mye_frame_write(reply, reply_length, mye_port_write); /* a retry: same answer */
         return;
     }
+    if (frame->code != MYE_CMD_LIVE) {
+        live_stop(); /* any other command leaves live mode first */
+    }
     uint32_t start = mye_port_cycles();
     uint8_t *out = reply + MYE_HEADER_SIZE;
     size_t out_length = 0;
@@ -495,6 +670,9 @@ static void handle_frame(const mye_frame_t *frame)
         break;
     case MYE_CMD_RESET:
         outcome = handle_reset(frame->length, &out_length);
+        break;
+    case MYE_CMD_LIVE:
+        outcome = handle_live(frame->payload, frame->length, out, &out_length);
         break;
     default:
         outcome = fail(MYE_ERR_UNKNOWN_COMMAND, 0u, frame->code);
@@ -537,8 +715,58 @@ void myoedge_protocol_poll(void)
     }
 }
 
+static void send_live_error(uint8_t error, uint32_t expected, uint32_t got)
+{
+    mye_link_error_t report;
+    report.error = error;
+    report.command = MYE_CMD_LIVE;
+    report.seq = 0u;
+    report.expected = expected;
+    report.got = got;
+    send_link_error(&report);
+}
+
+int myoedge_live_active(void) { return live_active; }
+
+int myoedge_live_step(void)
+{
+    if (!live_active) {
+        return 0;
+    }
+    const mye_port_info_t *info = mye_port_info();
+    float sample[MYE_MAX_CHANNELS];
+    int worked = 0;
+    for (uint32_t n = 0; n < MYE_LIVE_SAMPLES_PER_STEP && live_active; n++) {
+        if (!mye_port_live_sample(sample)) {
+            break;
+        }
+        worked = 1;
+        live_position++;
+        uint32_t start = mye_port_cycles();
+        const int8_t *input = mye_port_preprocess_push(sample);
+        live_preprocess += mye_port_cycles() - start;
+        if (input == NULL) {
+            continue;
+        }
+        start = mye_port_cycles();
+        int status = mye_port_model_invoke(input, scores);
+        uint32_t network = mye_port_cycles() - start;
+        if (status != 0) {
+            live_stop(); /* the model failed: say so (ERROR, sequence number 0) and stop */
+            send_live_error(MYE_ERR_INTERNAL, 0u, (uint32_t)status);
+            break;
+        }
+        uint16_t label = first_argmax(scores, info->output_size);
+        remember_prediction(label);
+        uint16_t voted = live_vote > 1u ? majority_vote(live_vote) : label;
+        send_live_prediction(info, label, voted, network);
+    }
+    return worked;
+}
+
 void myoedge_protocol_init(uint8_t reset_cause)
 {
+    live_stop();
     mye_rx_init(&rx);
     have_last = 0;
     reply_length = 0;

@@ -4,7 +4,14 @@
  * manifest and the linker script for what INFO reports.
  *
  * It also provides the application loop main() hands over to
- * (mye_app_run) and the framed fault report (mye_fault_report).
+ * (mye_app_run), the framed fault report (mye_fault_report) and live mode's
+ * front end (live.c on the board's ADS1298 hooks; on emulated boards those
+ * hooks drive a software model of the chip, see boards/ads1298_model.h).
+ *
+ * Live mode settings come from the manifest: MYE_PP_CHANNELS channels,
+ * MYE_PP_SAMPLING_RATE_HZ, and MYE_AFE_UNITS_PER_VOLT when the manifest (or
+ * the build, -DMYE_AFE_UNITS_PER_VOLT=...) defines it, else 1e6 (the model
+ * was trained on microvolts); a LIVE request may override the units.
  *
  * The model library must export int mye_model_invoke(const int8_t *input,
  * int8_t *output) (the quantize stage's AOT C generated with the name
@@ -16,6 +23,7 @@
 #include "app.h"
 #include "board.h"
 #include "commands.h"
+#include "live.h"
 #include "model_manifest.h"
 #include "myoedge_protocol.h"
 #include "preprocess.h"
@@ -50,7 +58,18 @@ extern void (*const mye_vector_table[])(void);
 extern const uint8_t _flash_size[] __attribute__((weak));
 extern const uint8_t _ram_size[] __attribute__((weak));
 
+#ifndef MYE_AFE_UNITS_PER_VOLT
+#define MYE_AFE_UNITS_PER_VOLT 1.0e6f /* microvolts */
+#endif
+#if MYE_PP_CHANNELS > MYE_LIVE_AFE_CHANNELS
+#define MYE_LIVE_CHANNELS_OK 0 /* LIVE start answers BAD_SHAPE */
+#else
+#define MYE_LIVE_CHANNELS_OK 1
+#endif
+
 static mye_pp_t preprocessor;
+static mye_live_t live;
+static uint32_t live_acquire_cycles;
 static int8_t window[MYE_PP_WINDOW_VALUES] __attribute__((aligned(4)));
 static mye_port_info_t info;
 
@@ -118,6 +137,110 @@ int mye_port_model_invoke(const int8_t *input, int8_t *output)
     return MYE_MODEL_INVOKE(input, output);
 }
 
+/* The model's sampling rate in whole Hz, or 0 when it has none (or a fraction). */
+static uint32_t model_rate_hz(void)
+{
+#ifdef MYE_PP_SAMPLING_RATE_HZ
+    const float rate = (float)MYE_PP_SAMPLING_RATE_HZ;
+    if (!(rate >= 1.0f && rate <= 100000.0f)) {
+        return 0u;
+    }
+    const uint32_t whole = (uint32_t)rate;
+    return (float)whole == rate ? whole : 0u;
+#else
+    return 0u;
+#endif
+}
+
+uint8_t mye_port_live_start(uint8_t gain, float units_per_volt, mye_port_live_setup_t *setup,
+                            uint32_t *expected, uint32_t *got)
+{
+    mye_live_config_t config;
+    config.channels = MYE_PP_CHANNELS;
+    config.model_rate_hz = model_rate_hz();
+    config.gain = gain;
+    config.units_per_volt = units_per_volt > 0.0f ? units_per_volt : MYE_AFE_UNITS_PER_VOLT;
+    *expected = 0u;
+    *got = 0u;
+    if (!MYE_LIVE_CHANNELS_OK) {
+        *expected = MYE_LIVE_AFE_CHANNELS;
+        *got = MYE_PP_CHANNELS;
+        return MYE_ERR_BAD_SHAPE;
+    }
+    uint32_t detail = 0u;
+    int rc = mye_live_start(&live, &config, &detail);
+    live_acquire_cycles = 0u;
+    switch (rc) {
+    case MYE_LIVE_OK:
+        break;
+    case MYE_LIVE_ERR_CHANNELS:
+        *expected = MYE_LIVE_AFE_CHANNELS;
+        *got = config.channels;
+        return MYE_ERR_BAD_SHAPE;
+    case MYE_LIVE_ERR_RATE:
+        *got = config.model_rate_hz;
+        return MYE_ERR_AFE_RATE;
+    case MYE_LIVE_ERR_ABSENT:
+        *expected = ADS1298_ID_VALUE;
+        *got = detail;
+        return MYE_ERR_AFE_ABSENT;
+    default:
+        return MYE_ERR_AFE_CONFIG;
+    }
+    setup->chips = (uint8_t)live.chips;
+    setup->gain = gain;
+    setup->channels = (uint16_t)live.channels;
+    setup->decimation = (uint16_t)live.decimation;
+    setup->chip_rate_hz = live.chip_rate_hz;
+    setup->model_rate_hz = config.model_rate_hz;
+    setup->units_per_volt = config.units_per_volt;
+    return 0u;
+}
+
+int mye_port_live_sample(float *sample)
+{
+    for (;;) {
+        uint32_t start = board_cycles();
+        int rc = mye_live_poll(&live, sample);
+        if (rc == MYE_LIVE_NONE) {
+            return 0;
+        }
+        live_acquire_cycles += board_cycles() - start; /* only calls that read a frame */
+        if (rc == MYE_LIVE_SAMPLE) {
+            return 1;
+        }
+    }
+}
+
+void mye_port_live_status(mye_port_live_status_t *status, int take)
+{
+    status->frames_read = live.afe.frames_read;
+    status->overruns = live.afe.overruns;
+    status->frame_errors = live.afe.frame_errors;
+    status->acquire_cycles = live_acquire_cycles;
+    if (take) {
+        mye_live_take_lead_off(&live, &status->lead_off_p, &status->lead_off_n);
+        live_acquire_cycles = 0u;
+    } else {
+        status->lead_off_p = live.lead_off_p;
+        status->lead_off_n = live.lead_off_n;
+    }
+}
+
+void mye_port_live_stop(void) { mye_live_stop(&live); }
+
+/* In live mode with nothing to do, sleep until the next interrupt (a /DRDY,
+ * a received byte, SysTick). Interrupts are masked around the check and the
+ * WFI, so a /DRDY that lands in between still wakes the core at once. */
+static void idle_until_interrupt(void)
+{
+    __asm__ volatile("cpsid i" ::: "memory");
+    if (!mye_live_pending(&live)) {
+        __asm__ volatile("wfi" ::: "memory");
+    }
+    __asm__ volatile("cpsie i" ::: "memory");
+}
+
 void mye_app_run(void)
 {
     mye_pp_init(&preprocessor);
@@ -125,6 +248,9 @@ void mye_app_run(void)
     myoedge_protocol_init(0u);
     for (;;) {
         myoedge_protocol_poll();
+        if (myoedge_live_active() && !myoedge_live_step()) {
+            idle_until_interrupt();
+        }
         board_watchdog_kick();
     }
 }

@@ -1,10 +1,18 @@
 /*
  * mps2-an386 board port (QEMU): CMSDK UART0 for the host link, SysTick under
- * -icount for instruction counts, semihosting exit. No front end: the AFE
- * hooks are inert (no SPI on this machine), DRDY never fires.
+ * -icount for instruction counts, semihosting exit.
+ *
+ * Front end: QEMU has no ADS1298, so on this board the front end is a
+ * DEVICE MODEL, not hardware: the AFE hooks drive a software model of two
+ * daisy-chained ADS1298 on the SPI bus (../ads1298_model.c, the same source
+ * the host tests use) that produces a deterministic synthetic EMG-like
+ * signal. CMSDK APB timer 0 (IRQ 8, 25 MHz) raises /DRDY at the data rate the
+ * driver wrote into CONFIG1 while START is high, so the interrupt, the
+ * overrun accounting and the SPI reads take their real paths.
  */
 #include "board.h"
 #include "cortexm.h"
+#include "../ads1298_model.h"
 
 #define UART0_BASE 0x40004000u
 #define UART_DATA CM_REG(UART0_BASE + 0x00u)
@@ -20,6 +28,27 @@
 #define UART0_RX_IRQ 0u /* MPS2 AN386: UART0 RX is IRQ 0, TX IRQ 1 */
 
 #define NVIC_ISER0 CM_REG(0xE000E100u)
+
+#define TIMER0_BASE 0x40000000u /* CMSDK APB timer 0, clocked at 25 MHz */
+#define TIMER_CTRL CM_REG(TIMER0_BASE + 0x00u)
+#define TIMER_RELOAD CM_REG(TIMER0_BASE + 0x08u)
+#define TIMER_VALUE CM_REG(TIMER0_BASE + 0x04u)
+#define TIMER_INTCLEAR CM_REG(TIMER0_BASE + 0x0Cu)
+#define TIMER_CTRL_ENABLE (1u << 0)
+#define TIMER_CTRL_IRQ_ENABLE (1u << 3)
+#define TIMER0_IRQ 8u
+
+static ads1298_model_t afe_model;
+static int afe_model_ready;
+
+static ads1298_model_t *model(void)
+{
+    if (!afe_model_ready) {
+        ads1298_model_init(&afe_model, 0x92u); /* an ADS1298's ID */
+        afe_model_ready = 1;
+    }
+    return &afe_model;
+}
 
 void board_init(void)
 {
@@ -45,6 +74,10 @@ void board_irq_handler(uint32_t irq)
 {
     if (irq == UART0_RX_IRQ) {
         UART_INTCLEAR = UART_INT_RX;
+    } else if (irq == TIMER0_IRQ) {
+        TIMER_INTCLEAR = 1u;
+        ads1298_model_synthesize(model()); /* a conversion ends: new data, /DRDY falls */
+        ads1298_model_data_ready(model());
     }
 }
 
@@ -83,17 +116,44 @@ uint32_t board_millis(void) { return cm_systick_millis(MYOEDGE_BOARD_CLOCK_HZ); 
 void board_watchdog_kick(void) {}
 void board_exit(int code) { cm_semihosting_exit(code); }
 
+/* ---- front end: the ADS1298 device model (see the top of this file) ---- */
+
 void board_afe_spi_transfer(const uint8_t *tx, uint8_t *rx, size_t len)
 {
-    (void)tx;
-    for (size_t i = 0; rx != NULL && i < len; ++i) {
-        rx[i] = 0u;
+    for (size_t i = 0; i < len; ++i) {
+        uint8_t out = ads1298_model_transfer(model(), tx != NULL ? tx[i] : 0u);
+        if (rx != NULL) {
+            rx[i] = out;
+        }
     }
 }
-void board_afe_select(int selected) { (void)selected; }
-void board_afe_start_pin(int level) { (void)level; }
-void board_afe_reset_pin(int level) { (void)level; }
-void board_afe_drdy_attach(void (*handler)(void)) { (void)handler; }
+
+void board_afe_select(int selected)
+{
+    uint32_t primask; /* the timer interrupt touches the model too; callable from the /DRDY handler */
+    __asm__ volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
+    ads1298_model_select(model(), selected);
+    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
+}
+
+void board_afe_start_pin(int level)
+{
+    ads1298_model_t *m = model();
+    TIMER_CTRL = 0u;
+    m->start_pin = level;
+    uint32_t rate = ads1298_model_rate_hz(m);
+    if (level && rate > 0u) {
+        TIMER_RELOAD = MYOEDGE_BOARD_CLOCK_HZ / rate - 1u;
+        TIMER_VALUE = MYOEDGE_BOARD_CLOCK_HZ / rate - 1u;
+        TIMER_INTCLEAR = 1u;
+        NVIC_ISER0 = 1u << TIMER0_IRQ;
+        TIMER_CTRL = TIMER_CTRL_ENABLE | TIMER_CTRL_IRQ_ENABLE;
+    }
+}
+
+void board_afe_reset_pin(int level) { ads1298_model_reset_pin(model(), level); }
+
+void board_afe_drdy_attach(void (*handler)(void)) { model()->drdy_handler = handler; }
 
 void board_delay_us(uint32_t us)
 {

@@ -1,7 +1,11 @@
 /*
  * mps3-an547 board port (QEMU, Cortex-M55, secure state): CMSDK UART0 for the host link, SysTick under
  * -icount for instruction counts, semihosting exit. No front end: the AFE
- * hooks are inert (no SPI on this machine), DRDY never fires.
+ * hooks are inert (no SPI on this machine), DRDY never fires, and LIVE start
+ * is refused with AFE_ABSENT (the ID register reads 0). The ADS1298 device
+ * model (../ads1298_model.c) runs on mps2-an386 and netduinoplus2; it is not
+ * wired here because this port has no timer driver yet for /DRDY (the
+ * SSE-300's timers differ from the CMSDK APB timer the MPS2 uses).
  */
 #include "board.h"
 #include "cortexm.h"

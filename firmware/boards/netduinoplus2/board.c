@@ -8,18 +8,32 @@
  * Timing: SysTick under QEMU -icount ("instructions"), DWT CYCCNT on silicon
  * ("cycles"). Watchdog: IWDG on silicon only.
  * Front end: SPI1 (PA5/PA6/PA7), /CS PA4, START PB1, /RESET+/PWDN PB2,
- * /DRDY PB0 (EXTI0).
+ * /DRDY PB0 (EXTI0) on silicon. Under QEMU (MYOEDGE_QEMU) there is no
+ * ADS1298: the front end is a DEVICE MODEL, not hardware - the AFE hooks
+ * drive a software model of two daisy-chained ADS1298 on the SPI bus
+ * (../ads1298_model.c, the host tests' chip model) with a deterministic
+ * synthetic signal, and TIM2 (IRQ 28) raises /DRDY at the data rate the
+ * driver wrote into CONFIG1 while START is high. Known limit: QEMU 7.2's
+ * STM32 timer model does not keep its period (measured: about 8 update
+ * interrupts per second instead of 1000), so live mode runs here, with
+ * correct predictions, but far below the chip rate; mps2-an386 is the board
+ * for live-mode tests.
  */
 #include "board.h"
 #include "cortexm.h"
 #include "startup.h"
 #include "../stm32f4.h"
+#if defined(MYOEDGE_QEMU)
+#include "../ads1298_model.h"
+#endif
 
 #define LINK_USART 0x40011000u /* USART1 on APB2 */
 #define LINK_BAUD 115200u
 #define APB2_HZ 16000000u /* HSI, no prescaler */
 
+#if !defined(MYOEDGE_QEMU)
 static void (*drdy_handler)(void);
+#endif
 
 void board_init(void)
 {
@@ -88,6 +102,86 @@ void board_delay_us(uint32_t us)
     }
 }
 
+#if defined(MYOEDGE_QEMU)
+/* ---- front end: the ADS1298 device model (see the top of this file) ---- */
+
+#define TIM2_BASE 0x40000000u
+#define TIM2_CR1 CM_REG(TIM2_BASE + 0x00u)
+#define TIM2_DIER CM_REG(TIM2_BASE + 0x0Cu)
+#define TIM2_SR CM_REG(TIM2_BASE + 0x10u)
+#define TIM2_EGR CM_REG(TIM2_BASE + 0x14u)
+#define TIM2_PSC CM_REG(TIM2_BASE + 0x28u)
+#define TIM2_ARR CM_REG(TIM2_BASE + 0x2Cu)
+#define TIM2_IRQ 28u
+/* QEMU's STM32F2xx/F4xx timer model counts at 1 GHz; it is driven with no
+ * prescaler (the model's alarm ignores PSC when it converts back to time). */
+#define QEMU_TIMER_CLOCK_HZ 1000000000u
+
+static ads1298_model_t afe_model;
+static int afe_model_ready;
+
+static ads1298_model_t *model(void)
+{
+    if (!afe_model_ready) {
+        ads1298_model_init(&afe_model, 0x92u); /* an ADS1298's ID */
+        afe_model_ready = 1;
+    }
+    return &afe_model;
+}
+
+void board_afe_spi_transfer(const uint8_t *tx, uint8_t *rx, size_t len)
+{
+    for (size_t i = 0; i < len; ++i) {
+        uint8_t out = ads1298_model_transfer(model(), tx != NULL ? tx[i] : 0u);
+        if (rx != NULL) {
+            rx[i] = out;
+        }
+    }
+}
+
+void board_afe_select(int selected)
+{
+    uint32_t primask; /* the timer interrupt touches the model too; callable from the /DRDY handler */
+    __asm__ volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
+    ads1298_model_select(model(), selected);
+    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
+}
+
+void board_afe_start_pin(int level)
+{
+    ads1298_model_t *m = model();
+    TIM2_CR1 = 0u;
+    m->start_pin = level;
+    uint32_t rate = ads1298_model_rate_hz(m);
+    if (level && rate > 0u) {
+        RCC_APB1ENR = RCC_APB1ENR | 1u; /* TIM2 */
+        TIM2_PSC = 0u;
+        TIM2_ARR = QEMU_TIMER_CLOCK_HZ / rate - 1u;
+        TIM2_EGR = 1u; /* load PSC */
+        TIM2_SR = 0u;
+        TIM2_DIER = 1u; /* update interrupt */
+        CM_NVIC_ISER(0) = 1u << TIM2_IRQ;
+        TIM2_CR1 = 1u;
+    }
+}
+
+void board_afe_reset_pin(int level) { ads1298_model_reset_pin(model(), level); }
+
+void board_afe_drdy_attach(void (*handler)(void)) { model()->drdy_handler = handler; }
+
+void board_irq_handler(uint32_t irq)
+{
+    if (irq == TIM2_IRQ) {
+        TIM2_SR = 0u;
+        ads1298_model_synthesize(model()); /* a conversion ends: new data, /DRDY falls */
+        ads1298_model_data_ready(model());
+        return;
+    }
+    CM_NVIC_ICER(irq / 32u) = 1u << (irq % 32u);
+}
+
+#else /* real STM32F405: the ADS1298 on SPI1, /DRDY on EXTI0 */
+
 void board_afe_spi_transfer(const uint8_t *tx, uint8_t *rx, size_t len)
 {
     static int ready;
@@ -124,3 +218,4 @@ void board_irq_handler(uint32_t irq)
     }
     CM_NVIC_ICER(irq / 32u) = 1u << (irq % 32u);
 }
+#endif

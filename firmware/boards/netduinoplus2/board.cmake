@@ -6,3 +6,5 @@ set(MYOEDGE_BOARD_CLOCK_HZ 168000000)     # QEMU's STM32F405 system clock
 set(MYOEDGE_BOARD_QEMU_MACHINE netduinoplus2)
 set(MYOEDGE_BOARD_ICOUNT_SHIFT 0)          # 1 ns per instruction: 125/21 instructions per tick
 set(MYOEDGE_BOARD_REAL OFF)
+# Under QEMU there is no ADS1298: the front end is a software model of the chip on the SPI bus.
+set(MYOEDGE_BOARD_EXTRA_SOURCES "${CMAKE_CURRENT_LIST_DIR}/../ads1298_model.c")
