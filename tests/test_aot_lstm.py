@@ -10,6 +10,8 @@ checks that the emitter also handles what the converter produces.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -35,13 +37,16 @@ LSTMS_PER_MODEL = 25
 SEED = 2024
 
 
-def add_random_lstm(writer: ModelWriter, k: int, rng: np.random.Generator) -> None:
-    """One UNIDIRECTIONAL_SEQUENCE_LSTM with random sizes and quantisation."""
+def add_random_lstm(writer: ModelWriter, k: int, rng: np.random.Generator, register_io: bool = True,
+                    time_major: bool | None = None) -> tuple[int, int]:
+    """One UNIDIRECTIONAL_SEQUENCE_LSTM with random sizes and quantisation; returns its (input, output)
+    tensors, which become graph input and output when ``register_io``."""
     batches = int(rng.choice([1, 1, 1, 2, 3]))
     time_steps = int(rng.integers(1, 12))
     input_dim = int(rng.integers(1, 10))
     units = int(rng.integers(1, 20))
-    time_major = bool(rng.random() < 0.25)
+    drawn_time_major = bool(rng.random() < 0.25)
+    time_major = drawn_time_major if time_major is None else time_major
     x_scale = float(10 ** rng.uniform(-2.5, -0.5))
     x_zp = int(rng.integers(-128, 128))
     h_scale = float(10 ** rng.uniform(-2.6, -1.6))
@@ -81,8 +86,10 @@ def add_random_lstm(writer: ModelWriter, k: int, rng: np.random.Generator) -> No
     options.projClip = 0.0
     options.timeMajor = time_major
     writer.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, [y], "UnidirectionalSequenceLSTMOptions", options)
-    writer.inputs.append(x)
-    writer.outputs.append(y)
+    if register_io:
+        writer.inputs.append(x)
+        writer.outputs.append(y)
+    return x, y
 
 
 def build_model(rng: np.random.Generator, count: int = LSTMS_PER_MODEL) -> bytes:
@@ -228,3 +235,145 @@ def test_generated_lstm_matches_tflm_and_keeps_state(emulate_dsp):
                 problems.append(f"case {k} step {step}: carried state differs from TFLM "
                                 f"({int((got != want).sum())} elements)")
     assert not problems, "\n".join(problems)
+
+
+def wrapped_lstm_model(rng: np.random.Generator) -> bytes:
+    """input -> QUANTIZE -> batch-major LSTM -> TRANSPOSE -> output: the LSTM's input and output both live
+    in the generated arena, where the planner lets the output overlap the (smaller) input."""
+    writer = ModelWriter()
+    x, y = add_random_lstm(writer, 0, rng, register_io=False, time_major=False)
+    x_shape, y_shape = writer.tensors[x].shape, writer.tensors[y].shape
+    x_q, y_q = writer.tensors[x].quantization, writer.tensors[y].quantization
+    graph_in = writer.tensor("graph_in", x_shape, "INT8", float(x_q.scale[0]) * 1.7, int(x_q.zeroPoint[0]) // 2)
+    writer.op("QUANTIZE", [graph_in], [x])
+    writer.operators.insert(0, writer.operators.pop())  # the QUANTIZE runs before the LSTM
+    perm = writer.tensor("perm", (3,), "INT32", data=np.array([1, 0, 2], dtype=np.int32))
+    graph_out = writer.tensor("graph_out", (y_shape[1], y_shape[0], y_shape[2]), "INT8", float(y_q.scale[0]),
+                              int(y_q.zeroPoint[0]))
+    writer.op("TRANSPOSE", [y, perm], [graph_out])
+    writer.inputs.append(graph_in)
+    writer.outputs.append(graph_out)
+    return writer.finish()
+
+
+@pytest.mark.parametrize("emulate_dsp", [False, True])
+def test_lstm_output_overlapping_its_input_in_the_arena_matches_tflm(emulate_dsp):
+    """The planner places the LSTM's output over its dying input (overlap.py's row-wise bound); the generated
+    model still equals TFLM on every element, on both kernel paths."""
+    from myoedge.quantize.aot.host_build import AotModel
+
+    rng = np.random.default_rng(SEED + 11)
+    overlapped = 0
+    problems = []
+    for k in range(8):
+        model_bytes = wrapped_lstm_model(rng)
+        aot = AotModel(model_bytes, name=f"lstm_overlap{k}", emulate_dsp=emulate_dsp)
+        tensors = [b for b in aot.meta["arena_buffers"] if b["buffer"][0] == "t"]
+        overlapped += any(a["offset"] < b["offset"] + b["bytes"] and b["offset"] < a["offset"] + a["bytes"]
+                          for i, a in enumerate(tensors) for b in tensors[i + 1:])
+        for step in range(3):
+            x = rng.integers(-128, 128, size=aot.input_shape).astype(np.int8)
+            want = run_tflm(model_bytes, [x], 1)[0]
+            got = aot.invoke(x, reset=True)
+            if not np.array_equal(got, want):
+                problems.append(f"case {k} window {step}: {int((got != want).sum())} elements differ")
+    assert not problems, "\n".join(problems)
+    assert overlapped >= 4, f"only {overlapped} of 8 plans overlapped the LSTM's input and output"
+
+
+# ---- the sigmoid interpolation table, generated from its formula ---------------------------------
+
+_TABLE_HARNESS = """
+#include "lstm.c"
+void mye_test_sigmoid(const uint16_t *t, const int16_t *x, int16_t *y, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        y[i] = sigmoid_s16(t, x[i]);
+    }
+}
+void mye_test_tanh(const uint16_t *t, const int16_t *x, int16_t *y, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        y[i] = tanh_s16(t, x[i], 3, 0);
+    }
+}
+"""
+
+
+def _int16_activation_in_tflm(opcode: str, x: np.ndarray) -> np.ndarray:
+    """TFLM's int16 LOGISTIC / TANH on Q3.12 inputs (Q0.15 out): the same table and interpolation as the LSTM."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    from myoedge.quantize.aot.single_op import Tensor, single_op_model
+
+    model = single_op_model(opcode, Tensor((x.size,), "INT16", [2.0**-12], [0]),
+                            Tensor((x.size,), "INT16", [2.0**-15], [0]))
+    interpreter = runtime.Interpreter.from_bytes(model, arena_size=1 << 20)
+    interpreter.set_input(x, 0)
+    interpreter.invoke()
+    return np.array(interpreter.get_output(0))
+
+
+def test_generated_sigmoid_table_reproduces_tflm_int16_sigmoid_and_tanh_everywhere(tmp_path):
+    """lstm.c's sigmoid and tanh, fed the generated table, equal TFLM's int16 LOGISTIC and TANH on all 65536
+    inputs. TANH of Q3.12 reaches table index 383 (saturating from 255), so every entry is read; raising any
+    single entry by one LSB breaks the equality (checked for a spread of entries)."""
+    import ctypes
+    import shutil
+    import subprocess
+
+    from myoedge.quantize.aot.lut_tables import sigmoid_interpolation_table
+
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("no host gcc")
+    kernels = Path(__file__).resolve().parents[1] / "firmware" / "kernels"
+    (tmp_path / "harness.c").write_text(_TABLE_HARNESS)
+    subprocess.run([gcc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
+                    f"-I{kernels / 'include'}", f"-I{kernels / 'src'}", str(tmp_path / "harness.c"),
+                    "-Wl,--no-undefined", "-o", str(tmp_path / "harness.so")], check=True)
+    lib = ctypes.CDLL(str(tmp_path / "harness.so"))
+    x = np.arange(-32768, 32768, dtype=np.int16)
+    expected = {"LOGISTIC": _int16_activation_in_tflm("LOGISTIC", x), "TANH": _int16_activation_in_tflm("TANH", x)}
+
+    def ours(opcode: str, table: np.ndarray) -> np.ndarray:
+        table = np.ascontiguousarray(table, dtype=np.uint16)
+        y = np.zeros_like(x)
+        fn = lib.mye_test_sigmoid if opcode == "LOGISTIC" else lib.mye_test_tanh
+        fn(ctypes.c_void_p(table.ctypes.data), ctypes.c_void_p(x.ctypes.data), ctypes.c_void_p(y.ctypes.data),
+           ctypes.c_int32(x.size))
+        return y
+
+    table = sigmoid_interpolation_table()
+    for opcode in ("LOGISTIC", "TANH"):
+        got = ours(opcode, table)
+        assert np.array_equal(got, expected[opcode]), f"{opcode}: {int((got != expected[opcode]).sum())} differ"
+    for entry in (0, 1, 53, 128, 200, 254, 255):
+        nudged = table.astype(np.int64)
+        nudged[entry] += 1 if entry < 255 else -1
+        assert not np.array_equal(ours("TANH", nudged), expected["TANH"]), f"entry {entry} is never read"
+
+
+def test_sigmoid_table_follows_its_formula():
+    """Entries 0..254: samples corrected by half the midpoint interpolation error; entry 255: the limit 1.0,
+    saturated. The corrected values sit well away from rounding boundaries, so exp's last bit cannot flip one."""
+    import math
+
+    from myoedge.quantize.aot.lut_tables import (
+        _sigmoid,
+        midpoint_corrected_table,
+        rounding_margins,
+        sigmoid_interpolation_table,
+    )
+
+    table = sigmoid_interpolation_table()
+    assert table.dtype == np.uint16 and table.shape == (256,)
+    corrected = midpoint_corrected_table(_sigmoid, 256, 1 / 24, 65536.0, 0, 65535)
+    assert np.array_equal(table[:255], corrected[:255])
+    assert corrected[255] == 65534 and table[255] == 65535  # the one entry set by the endpoint rule
+    plain = np.array([min(round(65536 / (1 + math.exp(-i / 24))), 65535) for i in range(256)])
+    assert np.abs(table.astype(np.int64) - plain).max() <= 1
+    assert table[0] == 32768 and np.all(np.diff(table.astype(np.int64)) >= 0)
+    assert rounding_margins().min() > 1e-3

@@ -18,10 +18,12 @@ gives the usual independent-window behaviour.
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
 from .emit import EmitContext, KernelCall, OpInfo, register
+from .lut_tables import sigmoid_interpolation_table
 from .ops_elementwise import c_struct, fail, require_int8, scale_f32
 from .quant_math import quantize_multiplier
 
@@ -37,6 +39,16 @@ HIDDEN_STATE = 18
 CELL_STATE = 19
 ABSENT_INPUTS = (9, 10, 11, 16, 17, 20, 21, 22, 23)  # peephole, projection, layer norm
 GATE_ORDER = ("input", "forget", "cell", "output")  # MYE_LSTM_GATE_* order
+
+
+_SIGMOID_TABLES: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
+
+
+def sigmoid_table_array(ctx: EmitContext) -> str:
+    """The const array of the int16 sigmoid/tanh interpolation table, emitted once per generated file."""
+    if ctx not in _SIGMOID_TABLES:
+        _SIGMOID_TABLES[ctx] = ctx.const_array("sigmoid_q16", sigmoid_interpolation_table(), "uint16_t")
+    return _SIGMOID_TABLES[ctx]
 
 
 def fc_multiplier(input_scale: np.float32, weight_scale: np.float32, output_scale: np.float32) -> tuple[int, int]:
@@ -171,6 +183,7 @@ def emit_lstm(op: OpInfo, ctx: EmitContext) -> KernelCall:
         "cell_tanh_multiplier": tanh_m,
         "cell_tanh_left_shift": tanh_shift,
         "cell_clip": quantized_cell_clip(float(op.options.get("cell_clip", 0.0) or 0.0), cell_scale),
+        "sigmoid_table": sigmoid_table_array(ctx),
     }
     name = ctx.unique("lstm_params")
     code = c_struct("mye_lstm_params_t", name, fields)

@@ -16,41 +16,15 @@
 #include "mye_dsp.h"
 
 /*
- * sigmoid(i / 24) in Q0.16 for i = 0..255, the values TFLM's int16
- * logistic/tanh interpolate between (numeric constants needed for
- * bit-exactness; close to round(65536 / (1 + exp(-i / 24))), adjusted by TFLM
- * for linear interpolation).
+ * The int16 sigmoid and tanh interpolate linearly in a 256-entry uint16
+ * table of sigmoid(i / 24) in Q0.16 (p->sigmoid_table). The table is data of
+ * the model, generated from its formula by quantize/aot/lut_tables.py
+ * (samples corrected by half the interpolation error at each midpoint) and
+ * emitted with the model's C, so the kernel holds no numeric table itself.
  */
-static const uint16_t sigmoid_q16[256] = {
-    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841,
-    39498, 40149, 40794, 41432, 42064, 42688, 43304, 43912, 44511, 45102,
-    45683, 46255, 46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464,
-    50942, 51409, 51865, 52311, 52745, 53169, 53581, 53983, 54374, 54755,
-    55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433, 57724, 58007,
-    58280, 58544, 58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370,
-    60565, 60753, 60935, 61110, 61279, 61441, 61599, 61750, 61896, 62036,
-    62172, 62302, 62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186,
-    63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835, 63903, 63968,
-    64030, 64090, 64148, 64204, 64257, 64308, 64357, 64405, 64450, 64494,
-    64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845,
-    64873, 64900, 64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079,
-    65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208, 65221, 65234,
-    65246, 65258, 65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337,
-    65345, 65352, 65360, 65367, 65374, 65381, 65387, 65393, 65399, 65404,
-    65410, 65415, 65420, 65425, 65429, 65433, 65438, 65442, 65445, 65449,
-    65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474, 65476, 65479,
-    65481, 65483, 65485, 65488, 65489, 65491, 65493, 65495, 65497, 65498,
-    65500, 65501, 65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511,
-    65512, 65513, 65514, 65515, 65516, 65517, 65517, 65518, 65519, 65520,
-    65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524, 65525, 65525,
-    65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529,
-    65529, 65529, 65530, 65530, 65530, 65530, 65531, 65531, 65531, 65531,
-    65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533,
-    65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534,
-    65534, 65534, 65534, 65534, 65534, 65535,};
 
 /* Q3.12 int16 -> sigmoid in Q0.15 (TFLM int16 Logistic, power-of-two input scale). */
-static int16_t sigmoid_s16(int16_t x)
+static int16_t sigmoid_s16(const uint16_t *table, int16_t x)
 {
     const int32_t scaled = (int32_t)x * 3; /* 3/4 range expansion with the table's /24 step */
     const uint32_t magnitude = (uint32_t)(scaled < 0 ? -scaled : scaled);
@@ -59,8 +33,8 @@ static int16_t sigmoid_s16(int16_t x)
     if (index >= 255u) {
         result = (uint32_t)0x7FFF << 10;
     } else {
-        const uint32_t low = sigmoid_q16[index];
-        const uint32_t high = sigmoid_q16[index + 1u];
+        const uint32_t low = table[index];
+        const uint32_t high = table[index + 1u];
         const uint32_t fraction = magnitude & 0x1FFu;
         result = (low << 9) + fraction * (high - low);
     }
@@ -76,7 +50,7 @@ static int16_t sigmoid_s16(int16_t x)
  * int16 -> tanh in Q0.15 (TFLM int16 Tanh): the input is first scaled by
  * multiplier / 2^left_shift (rounding), which folds in the table's 3/4.
  */
-static int16_t tanh_s16(int16_t x, int32_t multiplier, int32_t left_shift)
+static int16_t tanh_s16(const uint16_t *table, int16_t x, int32_t multiplier, int32_t left_shift)
 {
     const int32_t round = left_shift > 0 ? ((int32_t)1 << (left_shift - 1)) : 0;
     const int32_t scaled = ((int32_t)x * multiplier + round) >> left_shift;
@@ -86,8 +60,8 @@ static int16_t tanh_s16(int16_t x, int32_t multiplier, int32_t left_shift)
     if (index >= 255u) {
         result = (int32_t)(0xFFFFu << 8);
     } else {
-        const uint32_t low = sigmoid_q16[index];
-        const uint32_t high = sigmoid_q16[index + 1u];
+        const uint32_t low = table[index];
+        const uint32_t high = table[index + 1u];
         const uint32_t fraction = magnitude & 0xFFu;
         result = (int32_t)((low << 8) + fraction * (high - low));
     }
@@ -147,16 +121,16 @@ static void lstm_step(const mye_lstm_params_t *p, const int8_t *x, int8_t *h, in
     int32_t i;
     gate_preactivation(p, &p->gates[MYE_LSTM_GATE_FORGET], x, h, forget, tmp);
     for (i = 0; i < n; ++i) {
-        forget[i] = sigmoid_s16(forget[i]);
+        forget[i] = sigmoid_s16(p->sigmoid_table, forget[i]);
     }
     gate_preactivation(p, &p->gates[MYE_LSTM_GATE_INPUT], x, h, in_gate, tmp);
     for (i = 0; i < n; ++i) {
-        in_gate[i] = sigmoid_s16(in_gate[i]);
+        in_gate[i] = sigmoid_s16(p->sigmoid_table, in_gate[i]);
     }
     gate_preactivation(p, &p->gates[MYE_LSTM_GATE_CELL], x, h, cell_gate, tmp);
     for (i = 0; i < n; ++i) {
         /* Gate pre-activations are Q3.12: scale 3 with no shift. */
-        cell_gate[i] = tanh_s16(cell_gate[i], 3, 0);
+        cell_gate[i] = tanh_s16(p->sigmoid_table, cell_gate[i], 3, 0);
     }
     /* Cell update: c = forget * c + input * cell_gate. */
     for (i = 0; i < n; ++i) {
@@ -172,8 +146,9 @@ static void lstm_step(const mye_lstm_params_t *p, const int8_t *x, int8_t *h, in
     /* Output gate (reads the previous hidden state, like the other gates). */
     gate_preactivation(p, &p->gates[MYE_LSTM_GATE_OUTPUT], x, h, forget, tmp);
     for (i = 0; i < n; ++i) {
-        const int16_t out_gate = sigmoid_s16(forget[i]);
-        const int16_t cell_tanh = tanh_s16(c[i], p->cell_tanh_multiplier, p->cell_tanh_left_shift);
+        const int16_t out_gate = sigmoid_s16(p->sigmoid_table, forget[i]);
+        const int16_t cell_tanh = tanh_s16(p->sigmoid_table, c[i], p->cell_tanh_multiplier,
+                                            p->cell_tanh_left_shift);
         const int32_t y = mye_mul_by_quantized_multiplier((int32_t)cell_tanh * (int32_t)out_gate,
                                                           p->output_multiplier, p->output_shift) +
                           p->hidden_zero_point;
@@ -181,6 +156,12 @@ static void lstm_step(const mye_lstm_params_t *p, const int8_t *x, int8_t *h, in
     }
 }
 
+/*
+ * Access order (the arena planner relies on it, quantize/aot/overlap.py): one
+ * row (batch, step) at a time, its input row read completely before its
+ * output row is written; with batch-major input the rows go in increasing
+ * address order, so the output may start below the end of the input.
+ */
 void mye_lstm_s8(const mye_lstm_params_t *p, const int8_t *input, int8_t *hidden_state,
                  int16_t *cell_state, int8_t *output, int16_t *scratch)
 {
@@ -192,6 +173,9 @@ void mye_lstm_s8(const mye_lstm_params_t *p, const int8_t *input, int8_t *hidden
     int32_t b;
     int32_t t;
     int32_t i;
+    if (p->sigmoid_table == 0) {
+        return; /* generated parameters always carry the table */
+    }
     for (b = 0; b < p->batches; ++b) {
         int8_t *h = hidden_state + b * n;
         int16_t *c = cell_state + b * n;
