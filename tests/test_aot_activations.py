@@ -166,6 +166,16 @@ def test_activation_matches_tflm(opcode):
     assert counts.get(opcode, 0) >= 200, counts
 
 
+@pytest.mark.parametrize("opcode", OPCODES)
+def test_activation_dsp_path_matches_tflm(opcode):
+    """The same >= 200 cases per op with the kernels' DSP path (MYE_EMULATE_DSP; SOFTMAX takes
+    its row maximum four lanes at a time there, on rows of up to 39 elements)."""
+    cases, _ = parity_cases((opcode,), converted_per_op=1, written_per_op=4, tag=f"act_{opcode.lower()}")
+    lib = build_library(cases, KERNEL_FILES, defines=("-DMYE_EMULATE_DSP",))
+    counts = check_parity(cases, lib, runs=2)
+    assert counts.get(opcode, 0) >= 200, counts
+
+
 def test_hard_swish_multipliers_rounded_as_the_tflm_build_does():
     """HARD_SWISH keeps Q0.15 multipliers: scale pairs whose float32 and double quotients round to
     different Q0.15 values must match TFLM (the interpreter build evaluates them in double)."""

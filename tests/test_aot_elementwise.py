@@ -1,10 +1,13 @@
-"""Parity of the AOT element-wise kernels (ADD, SUB, MUL, DIV) with TFLite Micro.
+"""Parity of the AOT element-wise kernels (ADD, SUB, MUL, DIV, table lookup) with TFLite Micro.
 
 Each converted model holds many independent binary ops, every one with its
 own random shapes (broadcasting included), input ranges (so scales and zero
 points vary), optional fused ReLU and sometimes a constant operand. The
 generated C and the kernels run through ctypes and must equal TFLM on every
-element of every output.
+element of every output, built with the portable C path and with the DSP
+path (MYE_EMULATE_DSP: the intrinsics written out in C). Long rows (a few
+hundred elements) reach the kernels' per-row output tables and per-call
+input tables.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ pytest.importorskip("tflite_micro")
 import tensorflow as tf  # noqa: E402
 
 from aot_single_op import (  # noqa: E402
+    RandomOpBuilder,
     check_parity as shared_check_parity,
     check_generated_chains,
     random_chain_model,
@@ -173,6 +177,62 @@ def test_elementwise_op_matches_tflm(opcode):
     assert counts.get(opcode, 0) >= 200, counts
 
 
+def dsp_library(cases):
+    """The same cases compiled with the kernels' DSP path (intrinsics emulated in C)."""
+    return build_library(cases, KERNEL_FILES, defines=("-DMYE_EMULATE_DSP",))
+
+
+@pytest.mark.parametrize("opcode", OPS)
+def test_elementwise_dsp_path_matches_tflm(opcode):
+    """The >= 200 cases per op of test_elementwise_op_matches_tflm through the DSP path."""
+    cases, _ = parity_cases((opcode,), converted_per_op=1, written_per_op=4, tag=f"ew_{opcode.lower()}")
+    counts = check_parity(cases, dsp_library(cases), runs=2)
+    assert counts.get(opcode, 0) >= 200, counts
+
+
+LONG_ROW_OPS_PER_MODEL = 24
+
+
+def long_row_model(rng: np.random.Generator, opcode: str, count: int) -> bytes:
+    """``count`` independent ``opcode`` ops on (rows, 200..700) inputs whose second operand is a
+    per-row value, a scalar, a per-column vector, a full tensor or a constant (either side)."""
+    builder = RandomOpBuilder(rng)
+    for _ in range(count):
+        rows, cols = int(rng.integers(1, 4)), int(rng.integers(200, 700))
+        x = builder.input((rows, cols))
+        pool = [x]
+        if opcode != "DIV" and rng.random() < 0.8:
+            other = [(rows, 1), (1,), (cols,), (rows, cols)][int(rng.integers(4))]
+            pool.append(builder.input(other))
+        builder.output(builder.step(opcode, x, pool)[-1])
+    return builder.finish()
+
+
+_LONG_CACHE: dict[str, list] = {}
+
+
+def long_row_cases(opcode: str) -> list:
+    if opcode not in _LONG_CACHE:
+        rng = np.random.default_rng(SEED + 77 + OPS.index(opcode))
+        cases = [CaseModel(name=f"long_{opcode.lower()}_{m}", model_bytes=long_row_model(rng, opcode,
+                                                                                          LONG_ROW_OPS_PER_MODEL))
+                 for m in range(2)]
+        for case in cases:
+            emit_model(case)
+        _LONG_CACHE[opcode] = cases
+    return _LONG_CACHE[opcode]
+
+
+@pytest.mark.parametrize("emulate_dsp", [False, True])
+@pytest.mark.parametrize("opcode", OPS)
+def test_elementwise_long_rows_match_tflm(opcode, emulate_dsp):
+    """Rows of 200..700 elements (per-row tables from 256 on, both broadcast sides, full tensors)."""
+    cases = long_row_cases(opcode)
+    lib = dsp_library(cases) if emulate_dsp else build_library(cases, KERNEL_FILES)
+    counts = check_parity(cases, lib, runs=2)
+    assert counts.get(opcode, 0) >= 2 * LONG_ROW_OPS_PER_MODEL, counts
+
+
 @pytest.mark.slow
 def test_elementwise_ops_match_tflm_sweep():
     """A larger sweep with many converter-made models and more input draws."""
@@ -182,14 +242,15 @@ def test_elementwise_ops_match_tflm_sweep():
         assert counts.get(opcode, 0) >= 800, counts
 
 
-@pytest.mark.parametrize("fuse_lut", [False, True])
-def test_generated_elementwise_chains_match_tflm(fuse_lut):
-    """Through generate_c + AotModel (arena planning, in-place ops, optional LUT fusion): random
-    single-input chains of ADD / SUB / MUL / DIV (constants, broadcasts, earlier tensors as
-    second operand) match TFLM on every intermediate tensor (debug mode)."""
+@pytest.mark.parametrize("fuse_lut,emulate_dsp", [(False, False), (True, False), (True, True)])
+def test_generated_elementwise_chains_match_tflm(fuse_lut, emulate_dsp):
+    """Through generate_c + AotModel (arena planning, in-place ops, optional LUT fusion, the
+    table lookup's word-wise DSP path): random single-input chains of ADD / SUB / MUL / DIV
+    (constants, broadcasts, earlier tensors as second operand) match TFLM on every intermediate
+    tensor (debug mode)."""
     rng = np.random.default_rng(SEED + 11)
     models = [random_chain_model(rng, ("ADD", "SUB", "MUL", "DIV", "LOGISTIC"), 10) for _ in range(10)]
-    assert check_generated_chains(models, draws=3, seed=SEED, fuse_lut=fuse_lut) >= 100
+    assert check_generated_chains(models, draws=3, seed=SEED, fuse_lut=fuse_lut, emulate_dsp=emulate_dsp) >= 100
 
 
 def test_quantize_multiplier_follows_tflm_edge_cases():

@@ -32,6 +32,12 @@ from .emit import EMITTERS
 
 LUT_OPCODE = "MYE_LUT"
 
+# Largest per-channel table set one chain may become. 32 KB takes the
+# LayerNorm tail (*gamma + beta) of a 128-wide layer: 128 x 256 bytes of
+# flash replace two requantising element-wise ops per element (about 40
+# instructions each) by one byte lookup.
+DEFAULT_MAX_TABLE_BYTES = 32768
+
 ELEMENTWISE_OPS = frozenset({
     "ADD", "SUB", "MUL", "DIV", "LOGISTIC", "TANH", "HARD_SWISH", "RSQRT", "QUANTIZE",
     "MAXIMUM", "MINIMUM", "RELU", "RELU6", "LEAKY_RELU", "ABS", "NEG", "SQUARED_DIFFERENCE",
@@ -119,7 +125,7 @@ def _external_outputs(graph: Graph, group: list[int]) -> set[int]:
     return external
 
 
-def find_chains(graph: Graph, max_table_bytes: int = 4096) -> list[LutChain]:
+def find_chains(graph: Graph, max_table_bytes: int = DEFAULT_MAX_TABLE_BYTES) -> list[LutChain]:
     """Every fusable group, each with one varying input and one used output."""
     from .generate import _load_emitters
 
@@ -214,7 +220,7 @@ def evaluate_chain(graph: Graph, chain: LutChain) -> np.ndarray:
     return np.asarray(out, dtype=np.int8).reshape(256, chain.channels).T.copy()
 
 
-def fuse_lut_chains(graph: Graph, max_table_bytes: int = 4096) -> tuple[Graph, list[LutChain]]:
+def fuse_lut_chains(graph: Graph, max_table_bytes: int = DEFAULT_MAX_TABLE_BYTES) -> tuple[Graph, list[LutChain]]:
     """A copy of ``graph`` with every fusable chain replaced by one ``MYE_LUT`` op.
 
     The ``MYE_LUT`` op reads (x, table) and writes y; the table is a new

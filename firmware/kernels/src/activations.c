@@ -7,8 +7,24 @@
  * inverse square root; SOFTMAX sums fixed-point exponentials in Q12 and
  * multiplies by a fixed-point reciprocal. The fixed-point helpers live in
  * mye_fixedpoint.h.
+ *
+ * Paths:
+ *  - SOFTMAX with the emitter's exp table (the default): one table load per
+ *    element for the sum and one for the output, the reciprocal rescale
+ *    folded into one 64-bit multiply-add and a shift (exact for the
+ *    non-negative values involved). The DSP path finds each row's maximum
+ *    four int8 lanes at a time (SSUB8 + SEL, mye_lanes_max_s8); the portable
+ *    path compares element by element. Same results.
+ *  - LOGISTIC, TANH, HARD_SWISH, RSQRT: portable C only. Each element goes
+ *    through a data-dependent fixed-point evaluation (exp / reciprocal
+ *    polynomials, Newton steps) with 64-bit products and saturating shifts;
+ *    SIMD lanes cannot carry it. In the attention models these ops are
+ *    fused into 256-entry tables ahead of time (fuse_lut.py) and never run.
  */
+#include <string.h>
+
 #include "mye_kernels.h"
+#include "mye_dsp.h"
 
 /* ---- LOGISTIC / TANH ---------------------------------------------------------- */
 
@@ -207,9 +223,93 @@ static inline int32_t softmax_exp(const mye_softmax_params_t *p, int32_t diff)
         5);
 }
 
+/* Largest of n int8 values (at least MYE_INT8_MIN). The DSP path compares
+ * four lanes per SSUB8 + SEL and reduces the lanes at the end. */
+static int32_t max_s8(const int8_t *x, int32_t n)
+{
+    int32_t best = MYE_INT8_MIN;
+    int32_t i = 0;
+#if defined(MYE_USE_DSP)
+    if (n >= 8) {
+        uint32_t lanes = 0x80808080u;
+        uint32_t word;
+        for (; i + 4 <= n; i += 4) {
+            memcpy(&word, x + i, 4);
+            lanes = mye_lanes_max_s8(lanes, word);
+        }
+        lanes = mye_lanes_max_s8(lanes, lanes >> 16);
+        lanes = mye_lanes_max_s8(lanes, lanes >> 8);
+        best = (int8_t)(lanes & 0xFFu);
+    }
+#endif
+    for (; i < n; ++i) {
+        best = x[i] > best ? x[i] : best;
+    }
+    return best;
+}
+
+/*
+ * The table path: exp(-d) comes from p->exp_table (0 below diff_min), so
+ * every value summed or scaled is >= 0 and the rounding shifts reduce to an
+ * add and a shift (exact for non-negative values), and the reciprocal is
+ * positive, so its high multiply never saturates.
+ */
+static void softmax_table_rows(const mye_softmax_params_t *p, const int8_t *input, int8_t *output)
+{
+    const int32_t *table = p->exp_table;
+    const int32_t depth = p->depth;
+    int32_t row;
+    for (row = 0; row < p->outer_size; ++row) {
+        const int8_t *in = input + row * depth;
+        int8_t *out = output + row * depth;
+        const int32_t *exp_of;
+        int32_t max_in_row = MYE_INT8_MIN;
+        uint32_t sum_of_exps_q12 = 0;
+        int32_t headroom_plus_one;
+        int32_t reciprocal;
+        int32_t exponent;
+        int32_t c;
+        max_in_row = max_s8(in, depth);
+        /* exp_of[v] = exp(v - max) for an input value v: one load per element. */
+        exp_of = table + max_in_row;
+        for (c = 0; c < depth; ++c) {
+            sum_of_exps_q12 += ((uint32_t)exp_of[-(int32_t)in[c]] + (1u << 11)) >> 12;
+        }
+        /* Leading zeros of the sum (CLZ); the sum holds exp(0) of the maximum, so it is > 0. */
+        headroom_plus_one = sum_of_exps_q12 == 0u ? 32 : __builtin_clz(sum_of_exps_q12);
+        reciprocal = mye_one_over_one_plus_x_for_x_in_0_1(
+            (int32_t)((sum_of_exps_q12 << headroom_plus_one) - ((uint32_t)1 << 31)));
+        exponent = 12 - headroom_plus_one + 31 - 8;
+        if (exponent < 1 || exponent > 31 || reciprocal < 0) {
+            /* Outside the fast form's range (never for depth < 2^18): exact general form. */
+            for (c = 0; c < depth; ++c) {
+                const int32_t scaled = mye_rounding_divide_by_pot(
+                    mye_sat_rounding_doubling_high_mul(reciprocal, exp_of[-(int32_t)in[c]]), exponent);
+                out[c] = mye_sat_s8(scaled - 128);
+            }
+            continue;
+        }
+        {
+            /* floor((floor((p + 2^30) / 2^31) + 2^(e-1)) / 2^e) = floor((p + 2^30 + 2^(30+e)) / 2^(31+e)):
+             * one multiply-accumulate into a 64-bit constant and the high word shifted by e - 1. */
+            const int64_t rounding = ((int64_t)1 << 30) + ((int64_t)1 << (30 + exponent));
+            const int32_t high_shift = exponent - 1;
+            for (c = 0; c < depth; ++c) {
+                const int64_t total = rounding + (int64_t)reciprocal * (int64_t)exp_of[-(int32_t)in[c]];
+                const int32_t scaled = (int32_t)((uint32_t)(total >> 32) >> high_shift);
+                out[c] = (int8_t)mye_ssat8(scaled - 128);
+            }
+        }
+    }
+}
+
 void mye_softmax_s8(const mye_softmax_params_t *p, const int8_t *input, int8_t *output)
 {
     int32_t row;
+    if (p->exp_table != 0) {
+        softmax_table_rows(p, input, output);
+        return;
+    }
     for (row = 0; row < p->outer_size; ++row) {
         const int8_t *in = input + row * p->depth;
         int8_t *out = output + row * p->depth;

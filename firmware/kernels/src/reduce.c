@@ -6,6 +6,11 @@
  * result to the output scale. For MEAN the emitter has already folded
  * 1 / count into the multiplier exactly as TFLM does, so both ops share the
  * kernel.
+ *
+ * Paths: when the innermost axis is reduced (MEAN over the channels of a
+ * LayerNorm) the DSP path sums four bytes per word with SXTB16 + SMLAD
+ * against (1, 1); the portable path adds them one by one. Same sums. The
+ * final requantisation is one 64-bit rescale per output on both paths.
  */
 #include "mye_kernels.h"
 #include "mye_dsp.h"
