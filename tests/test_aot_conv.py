@@ -6,8 +6,11 @@ scales, zero points, weights, strides, padding and fused activation
 costs milliseconds instead of a converter run). The generated C, compiled for
 the host, must give TFLM's int8 output on every element for several random
 inputs. The default run checks 200 cases per kernel; ``-m slow`` checks 1000.
-A subset is also run through the kernels' DSP path (intrinsics emulated on
-the host) to show both paths agree.
+CONV_2D and DEPTHWISE_CONV_2D also run 200 cases through the kernels' DSP
+path (intrinsics emulated on the host), FULLY_CONNECTED a subset, to show
+both paths agree; the conv cases mix input depths 1, odd, and multiples of 4,
+output depths that are not multiples of the kernels' channel block, SAME and
+VALID padding, strides and dilations.
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ import pytest
 pytest.importorskip("tflite_micro")
 
 from myoedge.quantize.aot.host_build import AotModel  # noqa: E402
-from myoedge.quantize.aot.ops_conv import compute_padding, resolve_strided_slice  # noqa: E402
+from myoedge.quantize.aot.ops_conv import (  # noqa: E402
+    compute_padding,
+    conv_byte_position,
+    pack_conv_filter,
+    pack_depthwise_filter,
+    resolve_strided_slice,
+)
 from myoedge.quantize.aot.single_op import Tensor, single_op_model  # noqa: E402
 
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
@@ -32,11 +41,20 @@ def _quant(rng: np.random.Generator, low: float = 0.003, high: float = 0.3) -> t
     return float(rng.uniform(low, high)), int(rng.integers(-128, 128))
 
 
+# Input depths that exercise every path of the conv kernels: 1 (first layers), depths
+# that are not a multiple of 4 (generic im2col), multiples of 4 (word-wise im2col).
+CONV_DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 32)
+
+
 def _conv_like(rng: np.random.Generator, kind: str) -> tuple[dict, bytes, tuple[int, ...]] | None:
     """A random CONV_2D / DEPTHWISE_CONV_2D / pooling case, or None if the shape is empty."""
     n = int(rng.integers(1, 3)) if kind != "DEPTHWISE_CONV_2D" else 1
     h, w, c = (int(v) for v in rng.integers(1, 9, size=3))
+    if kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        c = int(rng.choice(CONV_DEPTHS))
     fh, fw = (int(v) for v in rng.integers(1, 4, size=2))
+    if kind == "DEPTHWISE_CONV_2D" and rng.integers(0, 3) == 0:
+        fh, fw = int(rng.integers(1, 8)), 1  # temporal filters on (T, 1, C) maps, as the edge model uses
     sh, sw = (int(v) for v in rng.integers(1, 3, size=2))
     windowed = kind in ("CONV_2D", "DEPTHWISE_CONV_2D")
     dh, dw = (int(v) for v in rng.integers(1, 3, size=2)) if windowed else (1, 1)
@@ -52,7 +70,7 @@ def _conv_like(rng: np.random.Generator, kind: str) -> tuple[dict, bytes, tuple[
                   padding=padding, activation=act, in_q=(in_s, in_zp), out_q=(out_s, out_zp))
     options = {"padding": padding, "strideH": sh, "strideW": sw, "fusedActivationFunction": act}
     if kind == "CONV_2D":
-        oc = int(rng.integers(1, 9))
+        oc = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 13, 16]))
         w_s = rng.uniform(0.001, 0.05, size=oc)
         extra = [
             Tensor((oc, fh, fw, c), "INT8", list(w_s), [0] * oc, rng.integers(-127, 128, size=(oc, fh, fw, c))),
@@ -60,7 +78,7 @@ def _conv_like(rng: np.random.Generator, kind: str) -> tuple[dict, bytes, tuple[
         ]
         options.update(dilationHFactor=dh, dilationWFactor=dw)
     elif kind == "DEPTHWISE_CONV_2D":
-        mult = int(rng.integers(1, 3))
+        mult = int(rng.choice([1, 2, 3, 4, 5, 8]))
         oc = c * mult
         w_s = rng.uniform(0.001, 0.05, size=oc)
         extra = [
@@ -227,12 +245,42 @@ def test_single_op_parity(kind: str) -> None:
     assert not failures, "\n".join(failures[:5])
 
 
-@pytest.mark.parametrize("kind", ["CONV_2D", "FULLY_CONNECTED"])
-def test_dsp_path_matches_tflm(kind: str) -> None:
+@pytest.mark.parametrize(("kind", "cases"), [("CONV_2D", 200), ("DEPTHWISE_CONV_2D", 200), ("FULLY_CONNECTED", 60)])
+def test_dsp_path_matches_tflm(kind: str, cases: int) -> None:
     """The SMLAD/SXTB16 inner loops (intrinsics emulated on the host) give the same bits."""
-    done, failures = run_cases(kind, 60, seed=97, emulate_dsp=True)
-    assert done == 60
+    done, failures = run_cases(kind, cases, seed=97, emulate_dsp=True)
+    assert done == cases
     assert not failures, "\n".join(failures[:5])
+
+
+def test_conv_filter_packing_places_every_weight_once() -> None:
+    """pack_conv_filter puts weight (o, k) where the kernel reads it, zeros in the padding."""
+    rng = np.random.default_rng(3)
+    for channels, taps in [(1, 1), (3, 9), (5, 10), (8, 288), (13, 7)]:
+        weights = rng.integers(-127, 128, size=(channels, taps), dtype=np.int8)
+        packed = pack_conv_filter(weights.reshape(channels, 1, 1, taps))
+        taps4 = -(-taps // 4) * 4
+        channels4 = -(-channels // 4) * 4
+        assert packed.size == channels4 * taps4
+        for o in range(channels4):
+            for k in range(taps4):
+                position = (o // 4) * 4 * taps4 + (k // 4) * 16 + conv_byte_position(o % 4, k % 4)
+                expected = weights[o, k] if o < channels and k < taps else 0
+                assert packed[position] == expected, (channels, taps, o, k)
+
+
+def test_depthwise_filter_packing_pairs_taps() -> None:
+    """pack_depthwise_filter: int16 [in_c][tap_pairs][multiplier][2], the missing odd tap 0."""
+    rng = np.random.default_rng(4)
+    fh, fw, in_c, mult = 5, 1, 3, 2
+    weights = rng.integers(-127, 128, size=(1, fh, fw, in_c * mult), dtype=np.int8)
+    packed = pack_depthwise_filter(weights, mult).reshape(in_c, 3, mult, 2)
+    taps = weights.reshape(fh * fw, in_c * mult)
+    for ic in range(in_c):
+        for m in range(mult):
+            for t in range(6):
+                expected = taps[t, ic * mult + m] if t < fh * fw else 0
+                assert packed[ic, t // 2, m, t % 2] == expected
 
 
 @pytest.mark.slow

@@ -106,11 +106,14 @@ def _bias(ctx: EmitContext, op: OpInfo, position: int) -> str:
     return ctx.tensor(op.inputs[position])
 
 
-def _folded_bias(ctx: EmitContext, op: OpInfo, name: str, w, input_offset: int, channels: int) -> str:
+def _folded_bias(ctx: EmitContext, op: OpInfo, name: str, w, input_offset: int, channels: int,
+                 pad_to: int = 1, always: bool = False) -> str:
     """Const array bias[c] + input_offset * sum(filter[c]) wrapped to int32, or ``0`` when all zero.
 
     sum((x + off) * w) + bias == sum(x * w) + (bias + off * sum(w)) in int32 (mod 2^32)
     arithmetic, so the kernel's inner loop becomes a plain dot product.
+    ``pad_to`` zero-pads the array to a multiple of that many channels;
+    ``always`` emits it even when every entry is zero.
     """
     bias = np.zeros(channels, dtype=np.int64)
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
@@ -123,9 +126,11 @@ def _folded_bias(ctx: EmitContext, op: OpInfo, name: str, w, input_offset: int, 
         raise fail(ctx, op, "filter is not constant")
     sums = np.asarray(w.data, dtype=np.int64).reshape(channels, -1).sum(axis=1)
     folded = (bias + input_offset * sums + 2**31) % 2**32 - 2**31
-    if not folded.any():
+    if not folded.any() and not always:
         return "0"
-    return ctx.const_array(f"{name}_folded_bias", folded, "int32_t")
+    padded = np.zeros(_round_up(channels, pad_to), dtype=np.int64)
+    padded[:channels] = folded
+    return ctx.const_array(f"{name}_folded_bias", padded, "int32_t")
 
 
 def _nhwc(ctx: EmitContext, op: OpInfo, index: int, what: str) -> tuple[int, int, int, int]:
@@ -154,6 +159,78 @@ def _spatial(ctx: EmitContext, op: OpInfo, in_hw: tuple[int, int], filter_hw: tu
         "pad_height": pads[0],
         "pad_width": pads[1],
     }
+
+
+# ---- filter layouts the conv kernels read (see firmware/kernels/include/mye_kernels.h) ----
+
+CONV_BLOCK_CHANNELS = 4  # output channels per filter block
+CONV_GROUP_TAPS = 4      # taps per group: each filter word gives one tap pair for each of two channels
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return (value + multiple - 1) // multiple * multiple
+
+
+def conv_byte_position(channel: int, tap: int) -> int:
+    """Byte of block channel ``channel`` (0..3) and tap ``tap`` (0..3) inside a 16-byte group.
+
+    The group's four words are [o0k0 o1k0 o0k2 o1k2] [o2k0 o3k0 o2k2 o3k2]
+    [o0k1 o1k1 o0k3 o1k3] [o2k1 o3k1 o2k3 o3k3]: SXTB16 of a word gives taps
+    (k0, k2) or (k1, k3) of its even channel, SXTB16 with ROR #8 those of its
+    odd channel, the pair order in which the kernel's im2col scratch holds
+    the input taps.
+    """
+    return 8 * (tap & 1) + 4 * (channel >> 1) + (channel & 1) + 2 * (tap >> 1)
+
+
+def pack_conv_filter(weights: np.ndarray) -> np.ndarray:
+    """CONV_2D filter (OHWI int8) in the kernel's block order, zero-padded.
+
+    Taps per channel (fh * fw * in_c, in (fy, fx, c) order) are padded with
+    zeros to a multiple of 4 and output channels to a multiple of 4; then
+    for each block of 4 channels and each group of 4 taps come 16 bytes
+    ordered by :func:`conv_byte_position`.
+    """
+    channels = int(weights.shape[0])
+    taps = int(np.prod(weights.shape[1:]))
+    taps4 = _round_up(taps, CONV_GROUP_TAPS)
+    channels4 = _round_up(channels, CONV_BLOCK_CHANNELS)
+    padded = np.zeros((channels4, taps4), dtype=np.int8)
+    padded[:channels, :taps] = weights.reshape(channels, taps)
+    blocks = padded.reshape(channels4 // 4, 4, taps4 // 4, 4)  # [block, channel, group, tap]
+    packed = np.zeros((channels4 // 4, taps4 // 4, 16), dtype=np.int8)
+    for channel in range(4):
+        for tap in range(4):
+            packed[:, :, conv_byte_position(channel, tap)] = blocks[:, channel, :, tap]
+    return packed.reshape(-1)
+
+
+def conv_scratch_bytes(filter_height: int, filter_width: int, input_depth: int) -> int:
+    """im2col scratch of mye_conv2d_s8: two pixels of taps (rounded up to 4) as int16."""
+    return 2 * 2 * _round_up(filter_height * filter_width * input_depth, CONV_GROUP_TAPS)
+
+
+def pack_depthwise_filter(weights: np.ndarray, depth_multiplier: int) -> np.ndarray:
+    """DEPTHWISE_CONV_2D filter [1, fh, fw, out_c] as int16 [in_c][tap_pairs][multiplier][2].
+
+    Pair t holds the weights of taps 2t and 2t + 1 (in (fy, fx) order), the
+    second one 0 when fh * fw is odd; output channel ic * multiplier + m
+    reads input channel ic. One pair is one SMLAD operand.
+    """
+    taps = int(weights.shape[1] * weights.shape[2])
+    channels = int(weights.shape[3])
+    in_c = channels // depth_multiplier
+    pairs = (taps + 1) // 2
+    by_tap = np.zeros((2 * pairs, channels), dtype=np.int16)
+    by_tap[:taps] = weights.reshape(taps, channels)
+    # [pair, half, ic, m] -> [ic, pair, m, half]
+    grouped = by_tap.reshape(pairs, 2, in_c, depth_multiplier)
+    return np.ascontiguousarray(grouped.transpose(2, 0, 3, 1)).reshape(-1)
+
+
+def depthwise_scratch_bytes(filter_height: int, filter_width: int, input_depth: int) -> int:
+    """Scratch of mye_depthwise_conv2d_s8: one pixel's inputs as int16 tap pairs per input channel."""
+    return 4 * input_depth * ((filter_height * filter_width + 1) // 2)
 
 
 @register("CONV_2D")
@@ -187,13 +264,14 @@ def emit_conv2d(op: OpInfo, ctx: EmitContext) -> KernelCall:
         "output_shift": ctx.const_array(f"{name}_shift", np.array(shift), "int32_t"),
         "activation_min": act_min, "activation_max": act_max,
     }
-    bias_expr = _folded_bias(ctx, op, name, w, -x.zero_point, oc)
+    bias_expr = _folded_bias(ctx, op, name, w, -x.zero_point, oc, pad_to=CONV_BLOCK_CHANNELS, always=True)
+    packed = ctx.const_array(f"{name}_filter", pack_conv_filter(np.asarray(w.data, dtype=np.int8)), "int8_t")
     code = (
         c_struct("mye_conv2d_params_t", name, fields)
-        + f"\n    mye_conv2d_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(w_i)}, {bias_expr}, "
+        + f"\n    mye_conv2d_s8(&{name}, {ctx.tensor(x_i)}, {packed}, {bias_expr}, "
         f"(int8_t *){ctx.scratch()}, {ctx.tensor(y_i)});"
     )
-    return KernelCall(code=code, kernel="mye_conv2d_s8", scratch_bytes=fh * fw * c)
+    return KernelCall(code=code, kernel="mye_conv2d_s8", scratch_bytes=conv_scratch_bytes(fh, fw, c))
 
 
 @register("DEPTHWISE_CONV_2D")
@@ -228,12 +306,17 @@ def emit_depthwise_conv2d(op: OpInfo, ctx: EmitContext) -> KernelCall:
         "output_shift": ctx.const_array(f"{name}_shift", np.array(shift), "int32_t"),
         "activation_min": act_min, "activation_max": act_max,
     }
+    if w.data is None:
+        raise fail(ctx, op, "filter is not constant")
+    packed = ctx.const_array(f"{name}_filter", pack_depthwise_filter(np.asarray(w.data, dtype=np.int8), multiplier),
+                             "int16_t")
     code = (
         c_struct("mye_depthwise_conv2d_params_t", name, fields)
-        + f"\n    mye_depthwise_conv2d_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(w_i)}, "
-        f"{_bias(ctx, op, 2)}, (int32_t *){ctx.scratch()}, {ctx.tensor(y_i)});"
+        + f"\n    mye_depthwise_conv2d_s8(&{name}, {ctx.tensor(x_i)}, {packed}, "
+        f"{_bias(ctx, op, 2)}, (int16_t *){ctx.scratch()}, {ctx.tensor(y_i)});"
     )
-    return KernelCall(code=code, kernel="mye_depthwise_conv2d_s8", scratch_bytes=4 * oc)
+    return KernelCall(code=code, kernel="mye_depthwise_conv2d_s8",
+                      scratch_bytes=depthwise_scratch_bytes(fh, fw, c))
 
 
 @register("FULLY_CONNECTED")
