@@ -18,9 +18,11 @@
 extern "C" {
 #endif
 
-/* Most channels of one raw sample the dispatcher converts at a time. */
+/* Most channels of one raw sample the dispatcher converts at a time: 128
+ * covers the HD-sEMG grids (8 x 16 electrodes, CapgMyo) the ConvNets take.
+ * Each converting command holds one sample of floats on the stack (512 B). */
 #ifndef MYE_MAX_CHANNELS
-#define MYE_MAX_CHANNELS 64u
+#define MYE_MAX_CHANNELS 128u
 #endif
 
 /* Most front-end samples one myoedge_live_step() call processes, so the
