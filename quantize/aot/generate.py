@@ -35,7 +35,8 @@ import numpy as np
 from myoedge.quantize.tflite_graph import Graph, OpInfo, TensorInfo, load_graph
 
 from .emit import EMITTERS, KernelCall, UnsupportedOpError
-from .planner import ArenaPlan, LiveRange, plan_arena, save_memory_map_png
+from .overlap import overlap_rules
+from .planner import ArenaPlan, LiveRange, format_memory_map, plan_arena, save_memory_map_png
 
 ARENA_ALIGNMENT = 4
 
@@ -219,7 +220,8 @@ def _merged_kind(a: str, b: str) -> str | None:
 
 
 def generate_c(model_bytes: bytes, out_dir: Path, name: str = "model", fuse_lut: bool = False,
-               lut_max_table_bytes: int = 4096, memory_map_png: bool = False) -> AotResult:
+               lut_max_table_bytes: int = 32768, memory_map_png: bool = False,
+               block_fc: bool = True) -> AotResult:
     """Write ``<name>_aot.c/.h/.json`` for ``model_bytes`` into ``out_dir``.
 
     ``fuse_lut`` replaces every chain of int8 element-wise ops that depends on
@@ -228,6 +230,10 @@ def generate_c(model_bytes: bytes, out_dir: Path, name: str = "model", fuse_lut:
     chain); the tables are computed by running the chain through the host
     build of the same kernels, so results stay bit-exact. It needs the host
     gcc at generation time.
+
+    ``block_fc`` stores the weights of single-row FULLY_CONNECTED ops in blocks
+    of four units for ``mye_fully_connected_blocked_s8`` (see
+    ``ops_fc_blocked.py``; same results, fewer instructions).
 
     ``memory_map_png`` also writes ``<name>_aot_memory.png``, the arena plan
     drawn as buffers over op index and offset.
@@ -243,6 +249,10 @@ def generate_c(model_bytes: bytes, out_dir: Path, name: str = "model", fuse_lut:
 
         graph, fused = fuse_lut_chains(graph, max_table_bytes=lut_max_table_bytes)
         chains = [chain.summary() for chain in fused]
+    if block_fc:
+        from .ops_fc_blocked import block_fully_connected
+
+        graph, _ = block_fully_connected(graph)
     result = generate_from_graph(graph, out_dir, name, memory_map_png=memory_map_png)
     result.fused_chains = chains
     meta = json.loads(result.json_path.read_text())
@@ -300,6 +310,9 @@ def generate_from_graph(graph: Graph, out_dir: Path, name: str = "model", memory
     h_path.write_text(h_text)
     if memory_map_png:
         save_memory_map_png(layout.plan, out_dir / f"{ident}_aot_memory.png", title=f"{ident} arena")
+        labels = {key: (f"tensor {key[1]} {graph.tensors[key[1]].name.split(';')[0][:60]}" if key[0] == "t"
+                        else f"scratch of op {key[1]}") for key in layout.plan.offsets}
+        (out_dir / f"{ident}_aot_memory.txt").write_text(format_memory_map(layout.plan, labels) + "\n")
 
     ops = [
         AotOp(index=op.index, opcode=op.opcode, kernel=call.kernel, aliased=op.index in layout.aliased_ops)
@@ -436,7 +449,8 @@ def _plan_storage(graph: Graph, calls: list[KernelCall]) -> _Layout:
     for op, call in zip(graph.ops, calls):
         if call.scratch_bytes > 0:
             ranges.append(LiveRange(key=("s", op.index), size=call.scratch_bytes, first=op.index, last=op.index))
-    plan = plan_arena(ranges, alignment=ARENA_ALIGNMENT)
+    # Ops whose output may start inside their dying input (pooling, conv, LSTM): see overlap.py.
+    plan = plan_arena(ranges, alignment=ARENA_ALIGNMENT, overlaps=overlap_rules(graph, uf.find, ranges))
     plan.check()
     offsets = {key[1]: off for key, off in plan.offsets.items() if key[0] == "t"}
     offsets.update(state_offsets)

@@ -26,6 +26,14 @@
 #define mye_smlad(a, b, acc) __smlad((a), (b), (acc))
 #define mye_pkhbt(lo, hi) ((uint32_t)(((uint32_t)(lo) & 0xFFFFu) | ((uint32_t)(hi) << 16)))
 typedef int16x2_t mye_pair_t;
+/* Same result as mye_sxtb16_ror8 in one instruction (GCC 12 does not fold the
+ * rotate into SXTB16's operand by itself). */
+static inline int16x2_t mye_sxtb16_hi(uint32_t x)
+{
+    int16x2_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
 #elif defined(MYE_EMULATE_DSP)
 #define MYE_USE_DSP 1
 typedef uint32_t mye_pair_t;
@@ -56,7 +64,54 @@ static inline int32_t mye_smlad(uint32_t a, uint32_t b, int32_t acc)
     return (int32_t)((uint32_t)acc + (uint32_t)p0 + (uint32_t)p1);
 }
 #define mye_pkhbt(lo, hi) ((uint32_t)(((uint32_t)(lo) & 0xFFFFu) | ((uint32_t)(hi) << 16)))
+#define mye_sxtb16_hi(x) mye_sxtb16_ror8(x)
 #endif
+
+/*
+ * (a * b + 2^31) >> 32, the rounded high word of a 32 x 32 product: one
+ * SMMULR on a DSP core, the same value from 64-bit C elsewhere. For
+ * |a| < 2^30, mye_smmulr(2 * a, b) equals the saturating rounding doubling
+ * high multiply of a and b (floor((a b + 2^30) / 2^31)).
+ */
+static inline int32_t mye_smmulr(int32_t a, int32_t b)
+{
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && !defined(MYE_EMULATE_DSP)
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
+/* Byte-wise signed maximum of two words of four int8 lanes: SSUB8 sets the
+ * GE flag of every lane where a >= b, SEL picks those lanes from a. */
+static inline uint32_t mye_lanes_max_s8(uint32_t a, uint32_t b)
+{
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && !defined(MYE_EMULATE_DSP)
+    (void)__ssub8((int8x4_t)a, (int8x4_t)b);
+    return (uint32_t)__sel((uint8x4_t)a, (uint8x4_t)b);
+#else
+    uint32_t r = 0;
+    int lane;
+    for (lane = 0; lane < 4; ++lane) {
+        const int8_t x = (int8_t)(a >> (8 * lane));
+        const int8_t y = (int8_t)(b >> (8 * lane));
+        r |= (uint32_t)(uint8_t)(x >= y ? x : y) << (8 * lane);
+    }
+    return r;
+#endif
+}
+
+/* x saturated to int8: one SSAT on cores that have it. */
+static inline int32_t mye_ssat8(int32_t x)
+{
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && !defined(MYE_EMULATE_DSP)
+    return __ssat(x, 8);
+#else
+    return x < -128 ? -128 : (x > 127 ? 127 : x);
+#endif
+}
 
 /*
  * sum over i < n of (a[i] + a_offset) * (b[i] + b_offset), int32 wrapping.

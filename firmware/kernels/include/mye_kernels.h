@@ -8,10 +8,9 @@
  * passes arena pointers. Arithmetic follows TensorFlow Lite Micro's reference
  * kernels bit for bit (see mye_fixedpoint.h).
  *
- * Layouts are TFLite's: activations NHWC; CONV_2D filters OHWI
- * [out_depth][filter_h][filter_w][in_depth]; DEPTHWISE_CONV_2D filters
- * [1][filter_h][filter_w][out_depth]; FULLY_CONNECTED weights
- * [output_depth][accum_depth].
+ * Layouts are TFLite's: activations NHWC; FULLY_CONNECTED weights
+ * [output_depth][accum_depth]. CONV_2D and DEPTHWISE_CONV_2D filters come in
+ * the packed orders described at their kernels (the generator writes them).
  *
  * Conventions: an "offset" added to an input is minus its zero point; an
  * "output_offset" is the output zero point; shifts use TFLM's sign
@@ -60,8 +59,16 @@ typedef struct {
 /*
  * CONV_2D, per-channel int8. `bias` must already hold
  * bias[oc] + input_offset * sum(filter[oc]) (int32, wrapping), as the generator
- * writes it; it may be NULL only when that is zero for every channel.
- * `scratch` holds filter_height * filter_width * input_depth bytes.
+ * writes it, zero-padded to a multiple of 4 channels; it may be NULL only when
+ * that is zero for every channel.
+ *
+ * `filter` is packed (quantize/aot/ops_conv.py, pack_conv_filter): the
+ * K = filter_height * filter_width * input_depth taps of each output channel
+ * (TFLite's (fy, fx, c) order) padded with zeros to K4 (a multiple of 4),
+ * output channels padded with zero filters to a multiple of 4; for each block
+ * of 4 channels o0..o3 and each group of 4 taps k0..k3, 16 bytes
+ * [o0k0 o1k0 o0k2 o1k2][o2k0 o3k0 o2k2 o3k2][o0k1 o1k1 o0k3 o1k3][o2k1 o3k1 o2k3 o3k3].
+ * `scratch` holds 4 * K4 bytes (two pixels of int16 taps), 4-byte aligned.
  */
 void mye_conv2d_s8(const mye_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                    const int32_t *bias, int8_t *scratch, int8_t *output);
@@ -91,11 +98,16 @@ typedef struct {
 } mye_depthwise_conv2d_params_t;
 
 /*
- * DEPTHWISE_CONV_2D, per-channel int8. bias may be NULL. `scratch` holds one
- * int32 accumulator per output channel (4 * output_depth bytes, 4-aligned).
+ * DEPTHWISE_CONV_2D, per-channel int8. bias may be NULL.
+ * `filter` is packed (pack_depthwise_filter) as int16 pairs
+ * [input_depth][tap_pairs][depth_multiplier][2], tap_pairs = ceil(fh * fw / 2):
+ * pair t holds the weights of taps 2t and 2t + 1 in (fy, fx) order (0 for the
+ * missing tap when fh * fw is odd); output channel ic * depth_multiplier + m
+ * reads input channel ic. `scratch` holds input_depth * tap_pairs int16
+ * pairs (4 * input_depth * tap_pairs bytes, 4-byte aligned).
  */
 void mye_depthwise_conv2d_s8(const mye_depthwise_conv2d_params_t *p, const int8_t *input,
-                             const int8_t *filter, const int32_t *bias, int32_t *scratch, int8_t *output);
+                             const int16_t *filter, const int32_t *bias, int16_t *scratch, int8_t *output);
 
 /* ---- fully_connected.c ------------------------------------------------------ */
 
@@ -117,6 +129,15 @@ typedef struct {
 void mye_fully_connected_s8(const mye_fully_connected_params_t *p, const int8_t *input,
                             const int8_t *filter, const int32_t *bias, int8_t *output);
 
+/*
+ * FULLY_CONNECTED with the weights re-laid out ahead of time in blocks of
+ * four units (layout in fully_connected.c; written by
+ * quantize/aot/ops_fc_blocked.py). Same parameters and results as
+ * mye_fully_connected_s8.
+ */
+void mye_fully_connected_blocked_s8(const mye_fully_connected_params_t *p, const int8_t *input,
+                                    const int8_t *filter, const int32_t *bias, int8_t *output);
+
 /* ---- pooling.c -------------------------------------------------------------- */
 
 typedef struct {
@@ -136,7 +157,9 @@ typedef struct {
     int32_t activation_max;
 } mye_pool_params_t;
 
-/* MAX_POOL_2D int8 (input and output share scale and zero point). */
+/* MAX_POOL_2D int8 (input and output share scale and zero point). Both pooling kernels write
+   their output in input order, so the output may overlap the input as quantize/aot/overlap.py
+   computes (fully in place with VALID padding); they do nothing for non-positive sizes. */
 void mye_max_pool_s8(const mye_pool_params_t *p, const int8_t *input, int8_t *output);
 
 /* AVERAGE_POOL_2D int8: mean of the in-bounds window, rounded half away from zero. */

@@ -23,6 +23,84 @@ extern "C" {
 #define MYE_MAX_DIMS 6
 #endif
 
+/* ---- rescaling in fewer instructions, same results ----------------------------- */
+
+/*
+ * Equal to mye_sat_rounding_doubling_high_mul for every input. For a product
+ * p = a * b the reference computes (p + nudge) / 2^31 truncated toward zero,
+ * nudge = 2^30 for p >= 0 and 1 - 2^30 for p < 0. For p < 0 that is
+ * ceil((p + 1 - 2^30) / 2^31) = floor((p + 2^30) / 2^31), so both signs
+ * reduce to (p + 2^30) >> 31 (arithmetic shift, as GCC defines it): one
+ * SMLAL-style multiply-add and a 64-bit shift instead of a 64-bit signed
+ * division. The one overflow, INT32_MIN * INT32_MIN, still saturates.
+ */
+static inline int32_t mye_srdhm_fast(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
+}
+
+/* Equal to mye_rounding_divide_by_pot for 0 <= exponent <= 31, with a 32-bit mask. */
+static inline int32_t mye_rdbp_fast(int32_t x, int exponent)
+{
+    const int32_t mask = (int32_t)((1u << exponent) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* Equal to mye_mul_by_quantized_multiplier (TFLM's double-rounding rescale). */
+static inline int32_t mye_requantize_fast(int32_t x, int32_t multiplier, int shift)
+{
+    const int left_shift = shift > 0 ? shift : 0;
+    const int right_shift = shift > 0 ? 0 : -shift;
+    return mye_rdbp_fast(mye_srdhm_fast((int32_t)((uint32_t)x << left_shift), multiplier), right_shift);
+}
+
+/*
+ * A rescale (shift decomposed, rounding mask ready) set up once per kernel
+ * call, so the per-element work is one multiply-add, a shift and the
+ * rounding fix-up. mye_rescale_apply(mye_rescale_make(m, s), x) equals
+ * mye_mul_by_quantized_multiplier(x, m, s) for every x, provided
+ * m != INT32_MIN (quantised multipliers lie in [2^30, 2^31) or are 0; the
+ * kernels fall back to mye_requantize_fast otherwise).
+ */
+typedef struct {
+    int32_t multiplier;
+    int32_t left_shift;
+    int32_t right_shift;
+    int32_t mask;        /* 2^right_shift - 1 */
+    int32_t half_mask;   /* mask >> 1 */
+} mye_rescale_t;
+
+static inline mye_rescale_t mye_rescale_make(int32_t multiplier, int32_t left_shift, int32_t right_shift)
+{
+    mye_rescale_t r;
+    r.multiplier = multiplier;
+    r.left_shift = left_shift;
+    r.right_shift = right_shift;
+    r.mask = (int32_t)((1u << right_shift) - 1u);
+    r.half_mask = r.mask >> 1;
+    return r;
+}
+
+/* TFLM's shift convention: shift > 0 shifts left before the multiply, < 0 right after. */
+static inline mye_rescale_t mye_rescale_from_shift(int32_t multiplier, int32_t shift)
+{
+    return mye_rescale_make(multiplier, shift > 0 ? shift : 0, shift > 0 ? 0 : -shift);
+}
+
+static inline int32_t mye_rescale_apply(mye_rescale_t r, int32_t x)
+{
+    const int32_t shifted = (int32_t)((uint32_t)x << r.left_shift);
+    const int32_t high = (int32_t)(((int64_t)shifted * (int64_t)r.multiplier + ((int64_t)1 << 30)) >> 31);
+    const int32_t remainder = high & r.mask;
+    const int32_t threshold = r.half_mask + (high < 0 ? 1 : 0);
+    return (high >> r.right_shift) + (remainder > threshold ? 1 : 0);
+}
+
 /* ---- elementwise.c: binary ops with NumPy-style broadcasting ----------------- */
 
 /*
@@ -193,6 +271,7 @@ typedef struct {
     int32_t cell_tanh_multiplier;     /* int16 tanh input scaling of the cell state */
     int32_t cell_tanh_left_shift;
     int32_t cell_clip;                /* quantised clip, 0 = none */
+    const uint16_t *sigmoid_table;    /* 256 x sigmoid(i/24) in Q0.16 (quantize/aot/lut_tables.py) */
 } mye_lstm_params_t;
 
 #define MYE_LSTM_GATE_INPUT 0
