@@ -14,15 +14,12 @@ benchmarks/results/board_db5.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, require_db5, write_results  # noqa: E402
-
-QEMU_BOARDS = ("mps2-an386", "netduinoplus2", "mps3-an547")
+from common import QEMU_BOARDS, REPO, bench_row, board_cells, quant_summary, require_db5, write_results  # noqa: E402
 
 
 def main() -> int:
@@ -61,48 +58,13 @@ def main() -> int:
             continue
         report = run_bench(board=f"qemu:{board}", firmware=out / f"fw-{board}", windows=windows,
                            out=out / f"report-{board}")
-        rows.append(_row(board, quant, report, time.monotonic() - started))
+        rows.append(bench_row(board, quant, report, time.monotonic() - started))
     print("\n" + render_table(rows, quant))
     path = write_results("board_db5", {"command": " ".join(["benchmarks/board_db5.py", *sys.argv[1:]]),
-                                       "subject": args.subject, "model": args.model, "quant": _quant(quant),
+                                       "subject": args.subject, "model": args.model, "quant": quant_summary(quant),
                                        "rows": rows})
     print(f"\nwrote {path}")
     return 0 if all(r.get("passed") for r in rows) else 1
-
-
-def _quant(q: dict) -> dict:
-    keep = ("macs", "weights_bytes", "tflm_arena_bytes", "aot_arena_bytes", "flash_estimate_bytes", "parity",
-            "float", "int8")
-    return {k: ({m: q[k][m] for m in ("accuracy", "balanced_accuracy", "mcc")} if k in ("float", "int8") else q[k])
-            for k in keep}
-
-
-def _stage(report, name: str) -> dict:
-    for stage in report.figures.get("latency", {}).get("stages", []):
-        if stage["stage"] == name:
-            return stage
-    return {}
-
-
-def _row(board: str, quant: dict, report, seconds: float) -> dict:
-    size = report.figures.get("size_report") or {}
-    network = _stage(report, "network")
-    pre = _stage(report, "stream_preprocess_per_hop")
-    checks = {c.name: c for c in report.checks}
-    accuracy = checks["accuracy"].details if "accuracy" in checks else {}
-    return {
-        "board": board, "fits": True, "passed": report.passed,
-        "checks": {name: {"passed": c.passed, "summary": c.summary} for name, c in checks.items()},
-        "unit": network.get("unit"), "network_median": network.get("median"),
-        "preprocess_per_hop_median": pre.get("median"),
-        "macs_per_instruction": (quant["macs"] / network["median"]) if network.get("median") else None,
-        "flash_used": size.get("flash_used"), "code_without_weights": size.get("code_without_weights"),
-        "ram_used": size.get("ram_used"), "arena": size.get("arena"),
-        "windows_per_s": report.figures.get("throughput", {}).get("windows_per_s"),
-        "device": {k: accuracy.get("device", {}).get(k) for k in ("accuracy", "balanced_accuracy", "mcc")},
-        "host": {k: accuracy.get("host", {}).get(k) for k in ("accuracy", "balanced_accuracy", "mcc")},
-        "seconds": round(seconds, 1),
-    }
 
 
 def render_table(rows: list[dict], quant: dict) -> str:
@@ -110,14 +72,7 @@ def render_table(rows: list[dict], quant: dict) -> str:
              "| flash (code w/o weights) | RAM (arena) | windows/s through the link |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        if not r["fits"]:
-            lines.append(f"| {r['board']} | does not fit: {r['error']} | | | | | | |")
-            continue
-        lines.append(
-            f"| {r['board']} | {'pass' if r['passed'] else 'FAIL'} | {r['network_median']:,} | "
-            f"{r['preprocess_per_hop_median']:,} | {r['macs_per_instruction']:.3f} | "
-            f"{r['flash_used']:,} B ({r['code_without_weights']:,} B) | {r['ram_used']:,} B ({r['arena']:,} B) | "
-            f"{r['windows_per_s']:.1f} |")
+        lines.append("| " + " | ".join([r["board"], *board_cells(r)]) + " |")
     lines.append("")
     lines.append(f"MACs per inference {quant['macs']:,}; AOT arena {quant['aot_arena_bytes']:,} B vs TFLM arena "
                  f"{quant['tflm_arena_bytes']:,} B; host parity {quant['parity']['mismatches']} mismatches in "

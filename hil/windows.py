@@ -260,10 +260,12 @@ def _window_bookkeeping(bundle: Any, recordings: list[Any] | None, split: str,
     if recordings is None:
         return None
     from myoedge.training.preprocess import PreprocessConfig
-    from myoedge.training.windows import concat, make_windows, split_by_repetition
+    from myoedge.training.windows import split_by_repetition
 
     cfg = PreprocessConfig.from_dict(bundle.preprocess)
-    windows = concat([make_windows(rec, cfg) for rec in recordings])
+    windows = _cut_windows(bundle, recordings, cfg)
+    if windows is None:
+        return None
     splits = split_by_repetition(windows, test=_split_repetitions(bundle, "test"),
                                  validation=_split_repetitions(bundle, "validation"))
     ws = splits[split]
@@ -272,6 +274,26 @@ def _window_bookkeeping(bundle: Any, recordings: list[Any] | None, split: str,
     if bundle.model.input_kind == "sequence" and not np.allclose(ws.x, x_saved, rtol=1e-5, atol=1e-6):
         return None
     return ws.start, ws.subject, ws.repetition
+
+
+def _rest_excluded(bundle: Any) -> bool:
+    """True for runs that dropped rest and numbered the movements from 0 (lstm-fin)."""
+    return bool((bundle.extra or {}).get("fin", {}).get("rest_excluded", False))
+
+
+def _cut_windows(bundle: Any, recordings: list[Any], cfg: Any) -> Any:
+    """The windows training cut from ``recordings``: every window, or for lstm-fin runs the
+    movement segments' windows (low-latency pairing applied, rest dropped); None if none."""
+    from myoedge.training.windows import concat, make_windows
+
+    if not _rest_excluded(bundle):
+        return concat([make_windows(rec, cfg) for rec in recordings])
+    from myoedge.training.fin import drop_rest, label_ahead, movement_windows
+
+    ahead = int((bundle.train or {}).get("predict_ahead", 0) or 0)
+    sets = [label_ahead(ws, ahead, cfg.step) for ws in (movement_windows(rec, cfg) for rec in recordings)
+            if ws is not None]
+    return drop_rest(concat(sets)) if sets else None
 
 
 def _longest_span(mask: np.ndarray) -> tuple[int, int]:
@@ -296,21 +318,25 @@ def _to_model_input(x: np.ndarray, bundle: Any, recording: Any) -> np.ndarray:
 
 def _recorded_stream(bundle: Any, recordings: list[Any] | None, split: str, reference: Any,
                      build_dir: Path, max_seconds: float) -> RecordedStream | None:
-    """The longest contiguous stretch of the split in the first recording, with host predictions."""
+    """The longest contiguous stretch of the split in the first recording that holds one at
+    least a window long (one file per trial, as in CapgMyo, puts the split in later files),
+    with host predictions."""
     if not recordings:
         return None
     from myoedge.training.preprocess import PreprocessConfig, StreamingPreprocessor
 
     cfg = PreprocessConfig.from_dict(bundle.preprocess)
-    rec = recordings[0]
-    if split == "train":
-        excluded = set(_split_repetitions(bundle, "test")) | set(_split_repetitions(bundle, "validation"))
-        mask = ~np.isin(rec.repetitions, sorted(excluded))
+    for rec in recordings:
+        if split == "train":
+            excluded = set(_split_repetitions(bundle, "test")) | set(_split_repetitions(bundle, "validation"))
+            mask = ~np.isin(rec.repetitions, sorted(excluded))
+        else:
+            mask = np.isin(rec.repetitions, _split_repetitions(bundle, split))
+        first, stop = _longest_span(mask)
+        stop = min(stop, first + int(max_seconds * cfg.sampling_rate_hz))
+        if stop - first >= cfg.window:
+            break
     else:
-        mask = np.isin(rec.repetitions, _split_repetitions(bundle, split))
-    first, stop = _longest_span(mask)
-    stop = min(stop, first + int(max_seconds * cfg.sampling_rate_hz))
-    if stop - first < cfg.window:
         return None
     samples = np.asarray(rec.emg[first:stop], dtype=np.float32)
     host_windows = StreamingPreprocessor(cfg, samples.shape[1]).push(samples)
@@ -319,6 +345,8 @@ def _recorded_stream(bundle: Any, recordings: list[Any] | None, split: str, refe
     hops = np.arange(len(expected), dtype=np.int64)
     positions = cfg.window + cfg.step * hops
     labels = np.asarray(rec.labels[first + cfg.step * hops], dtype=np.int64)
+    if _rest_excluded(bundle):  # the model's classes are the movements 1..M as 0..M-1; rest is -1
+        labels = labels - 1
     return RecordedStream(samples, positions, expected, labels,
                           _board_stream_expected(build_dir, bundle, samples, reference, len(expected)))
 

@@ -15,7 +15,12 @@
  *
  * The model library must export int mye_model_invoke(const int8_t *input,
  * int8_t *output) (the quantize stage's AOT C generated with the name
- * "model"); define MYE_MODEL_INVOKE to call another name.
+ * "model"); define MYE_MODEL_INVOKE to call another name. Every window is
+ * classified on its own, as the host's TFLM reference does: a model with
+ * variable tensors (an LSTM's hidden and cell state) gets its
+ * mye_model_reset() before each inference, so nothing carries over from the
+ * previous window. The reset is declared weak: a model library without one
+ * has no state to reset.
  */
 #include <stdint.h>
 #include <string.h>
@@ -33,6 +38,10 @@
 #define MYE_MODEL_INVOKE mye_model_invoke
 #endif
 int MYE_MODEL_INVOKE(const int8_t *input, int8_t *output);
+#ifndef MYE_MODEL_RESET
+#define MYE_MODEL_RESET mye_model_reset
+#endif
+void MYE_MODEL_RESET(void) __attribute__((weak));
 
 #ifndef MYOEDGE_BUILD_ID
 #define MYOEDGE_BUILD_ID "dev"
@@ -134,6 +143,9 @@ const int8_t *mye_port_preprocess_push(const float *sample)
 int mye_port_model_invoke(const int8_t *input, int8_t *output)
 {
     board_watchdog_kick(); /* BENCH runs many inferences in one command */
+    if (MYE_MODEL_RESET != NULL) {
+        MYE_MODEL_RESET(); /* each window on its own: no state from the last one */
+    }
     return MYE_MODEL_INVOKE(input, output);
 }
 
