@@ -58,6 +58,7 @@ class BoardPreprocessParams:
     norm_std: np.ndarray | None
     input_scale: float  # a float32 value
     input_zero_point: int
+    channel_order: np.ndarray | None = None  # image models: model element i = arriving channel channel_order[i]
 
     @property
     def output_steps(self) -> int:
@@ -84,6 +85,8 @@ class BoardPreprocessParams:
             raise ValueError(f"board preprocess: input_scale must be > 0, got {self.input_scale}")
         if not -128 <= self.input_zero_point <= 127:
             raise ValueError(f"board preprocess: input_zero_point must be an int8, got {self.input_zero_point}")
+        if self.channel_order is not None and sorted(self.channel_order.tolist()) != list(range(self.channels)):
+            raise ValueError(f"board preprocess: channel_order must be a permutation of 0..{self.channels - 1}")
 
 
 def cmsis_coefficients(sos: np.ndarray | None) -> np.ndarray:
@@ -100,7 +103,8 @@ def cmsis_coefficients(sos: np.ndarray | None) -> np.ndarray:
 
 
 def params_from_config(cfg: PreprocessConfig, channels: int, input_scale: float, input_zero_point: int,
-                       norm_mean: np.ndarray | None = None, norm_std: np.ndarray | None = None) -> BoardPreprocessParams:
+                       norm_mean: np.ndarray | None = None, norm_std: np.ndarray | None = None,
+                       channel_order: np.ndarray | None = None) -> BoardPreprocessParams:
     """The board parameters for a training PreprocessConfig and the model's input quantisation."""
     if cfg.frames and (cfg.window != 1 or cfg.step != 1):
         raise ValueError("board preprocess: frames need window = step = 1")
@@ -111,13 +115,15 @@ def params_from_config(cfg: PreprocessConfig, channels: int, input_scale: float,
         norm_mean=None if norm_mean is None else np.asarray(norm_mean, dtype=np.float32),
         norm_std=None if norm_std is None else np.asarray(norm_std, dtype=np.float32),
         input_scale=float(np.float32(input_scale)), input_zero_point=int(input_zero_point),
+        channel_order=None if channel_order is None else np.asarray(channel_order, dtype=np.int64),
     )
 
 
 # ---- the C macros (model manifest) ------------------------------------------
 
 def manifest_macros(cfg: PreprocessConfig, channels: int, input_scale: float, input_zero_point: int,
-                    norm_mean: np.ndarray | None = None, norm_std: np.ndarray | None = None) -> str:
+                    norm_mean: np.ndarray | None = None, norm_std: np.ndarray | None = None,
+                    channel_order: np.ndarray | None = None) -> str:
     """The manifest macros preprocess.c compiles against, without a model.
 
     The preprocessing and normalisation blocks come from the quantize stage's
@@ -141,6 +147,7 @@ def manifest_macros(cfg: PreprocessConfig, channels: int, input_scale: float, in
         f"#define MYE_INPUT_ZERO_POINT {headers.c_int(input_zero_point)}",
         *headers.preprocess_block(cfg.to_dict()),
         *headers.normalisation_block(normalisation),
+        *headers.channel_order_block(None if channel_order is None else list(channel_order), int(channels)),
     ]
     return "\n".join(lines) + "\n"
 
@@ -184,6 +191,7 @@ def params_from_manifest(path: str | Path) -> BoardPreprocessParams:
     channels = integer("MYE_PP_CHANNELS", default=input_size // steps if steps else 0)
     stages = integer("MYE_PP_HIGHPASS_SECTIONS", default=0)
     normalise = integer("MYE_NORM_STANDARDIZE", default=0)
+    reorder = integer("MYE_PP_REORDER", default=0)
     params = BoardPreprocessParams(
         channels=channels, window=integer("MYE_PP_WINDOW"), step=integer("MYE_PP_STEP"),
         moving_average=integer("MYE_PP_MOVING_AVERAGE"), rectify=bool(integer("MYE_PP_RECTIFY", default=0)),
@@ -193,6 +201,7 @@ def params_from_manifest(path: str | Path) -> BoardPreprocessParams:
         norm_std=floats("MYE_NORM_STD") if normalise else None,
         input_scale=float(np.float32(_parse_float(need("MYE_INPUT_SCALE")))),
         input_zero_point=integer("MYE_INPUT_ZERO_POINT"),
+        channel_order=floats("MYE_PP_CHANNEL_ORDER").astype(np.int64) if reorder else None,
     )
     if params.output_steps != steps or params.hp_stages != stages or channels * steps != input_size:
         raise ValueError(f"{path}: MYE_PP_OUTPUT_STEPS / MYE_PP_HIGHPASS_SECTIONS / MYE_INPUT_SIZE disagree")
@@ -241,6 +250,8 @@ def _window_values(params: BoardPreprocessParams, filtered: np.ndarray) -> np.nd
         std = np.sqrt(np.divide(total, np.float32(t), dtype=np.float32), dtype=np.float32)
         std = np.where(std < ZSCORE_MIN_STD, np.float32(1.0), std).astype(np.float32)
         out = np.divide(centred, std, dtype=np.float32)
+    if params.channel_order is not None:  # image models: the electrode grid's order (preprocess.c)
+        out = out[:, params.channel_order]
     if params.norm_mean is not None:
         mean = params.norm_mean.reshape(-1, params.channels)  # (1, C) or (T, C)
         std = params.norm_std.reshape(-1, params.channels)

@@ -308,6 +308,36 @@ def normalisation_block(normalisation: dict[str, Any]) -> list[str]:
     ]
 
 
+def channel_order_block(channel_order: Sequence[int] | None, channels: int) -> list[str]:
+    """Macros for the order in which the model takes the channels of one step.
+
+    Image models (the HD-sEMG ConvNets) take each frame as the electrode grid,
+    row-major, which is not the order the channels arrive in: model element
+    ``i`` holds channel ``channel_order[i]``. None means arrival order.
+    """
+    if channel_order is None:
+        return ["#define MYE_PP_REORDER 0"]
+    order = [int(c) for c in channel_order]
+    if sorted(order) != list(range(channels)):
+        raise HeaderError(
+            f"channel order must be a permutation of 0..{channels - 1} (the model's channels), got {len(order)} values"
+        )
+    return [
+        "/* model element i of each step holds arriving channel MYE_PP_CHANNEL_ORDER[i] (electrode grid, row-major) */",
+        "#define MYE_PP_REORDER 1",
+        "#define MYE_PP_CHANNEL_ORDER " + _initializer([str(c) for c in order], per_line=16),
+    ]
+
+
+def _channels_per_step(graph: Any, preprocess: dict[str, Any]) -> int:
+    """Input elements per preprocessed step (the channels the board delivers per step)."""
+    elements = graph.input_tensors[0].num_elements
+    window, moving_average = preprocess.get("window"), preprocess.get("moving_average")
+    if isinstance(window, int) and isinstance(moving_average, int) and window >= moving_average:
+        return elements // (window - moving_average + 1)
+    return elements
+
+
 def render_manifest(
     model_bytes: bytes,
     model_name: str,
@@ -316,8 +346,13 @@ def render_manifest(
     normalisation: dict[str, Any],
     tflm_arena_bytes: int | None = None,
     source: str = "",
+    channel_order: Sequence[int] | None = None,
 ) -> str:
-    """The text of ``model_manifest.h`` (see the module docstring for its macros)."""
+    """The text of ``model_manifest.h`` (see the module docstring for its macros).
+
+    ``channel_order`` (image models): the model takes arriving channel
+    ``channel_order[i]`` as its element ``i`` of each step.
+    """
     graph = load_graph(model_bytes)
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise HeaderError("the manifest describes single-input, single-output models only")
@@ -351,6 +386,9 @@ def render_manifest(
         "",
         "/* Input normalisation (bundle.json 'normalisation') */",
         *normalisation_block(normalisation),
+        "",
+        "/* Channel order of the model input (bundle.json 'layout', image models) */",
+        *channel_order_block(channel_order, _channels_per_step(graph, preprocess)),
     ]
     if tflm_arena_bytes is not None:
         lines += ["", "/* Smallest TFLM tensor arena that ran the model (probed) */",
@@ -377,11 +415,13 @@ def write_headers(
     normalisation: dict[str, Any],
     tflm_arena_bytes: int | None = None,
     source: str = "",
+    channel_order: Sequence[int] | None = None,
 ) -> list[Path]:
     """Write ``model_data.h``, ``model_data.c`` and ``model_manifest.h`` into ``out_dir``."""
     paths = list(write_model_data(model_bytes, out_dir))
     text = render_manifest(
-        model_bytes, model_name, label_names, preprocess, normalisation, tflm_arena_bytes, source
+        model_bytes, model_name, label_names, preprocess, normalisation, tflm_arena_bytes, source,
+        channel_order=channel_order,
     )
     paths.append(write_manifest(out_dir, text))
     return paths

@@ -35,11 +35,11 @@ needs_cc = pytest.mark.skipif(host_cc() is None, reason="no host C compiler")
 
 
 def _manifest(tmp_path: Path, cfg: PreprocessConfig, channels: int, scale: float, zero_point: int,
-              mean=None, std=None):
+              mean=None, std=None, channel_order=None):
     """Write model/model_manifest.h as the quantize stage would; return (folder, params read back)."""
     folder = tmp_path / "model"
     folder.mkdir(parents=True, exist_ok=True)
-    text = manifest_macros(cfg, channels, scale, zero_point, mean, std)
+    text = manifest_macros(cfg, channels, scale, zero_point, mean, std, channel_order)
     (folder / "model_manifest.h").write_text('#define MYE_MODEL_NAME "pp-test"\n' + text)
     return folder, params_from_manifest(folder / "model_manifest.h")
 
@@ -57,6 +57,18 @@ def _attention_params(tmp_path: Path, normalise: bool = True, per_element: bool 
 def _zscore_params(tmp_path: Path):
     cfg = PreprocessConfig(sampling_rate_hz=2000.0, window=40, step=7, zscore_window=True)
     folder, params = _manifest(tmp_path, cfg, 12, 0.03, 3)
+    return cfg, folder, params
+
+
+def _grid_params(tmp_path: Path):
+    """An HD-sEMG image model's preprocessing: single 128-channel frames, reordered into the 8 x 16 grid."""
+    from myoedge.training.recording import HD8X16
+
+    cfg = PreprocessConfig(sampling_rate_hz=1000.0, window=1, step=1, moving_average=1, frames=True)
+    rng = np.random.default_rng(11)
+    mean = rng.uniform(-1.0, 1.0, 128)  # per grid position, as training fits them on the images
+    std = rng.uniform(0.5, 3.0, 128)
+    folder, params = _manifest(tmp_path, cfg, 128, 0.05, 2, mean, std, np.array(HD8X16.channel_order))
     return cfg, folder, params
 
 
@@ -91,15 +103,19 @@ def _synthetic_stream(n: int, channels: int, seed: int = 3) -> np.ndarray:
 
 
 @needs_cc
-@pytest.mark.parametrize("variant", ["attention", "attention-per-element-norm", "attention-no-norm", "zscore"])
+@pytest.mark.parametrize("variant", ["attention", "attention-per-element-norm", "attention-no-norm", "zscore",
+                                     "hd-grid"])
 def test_host_compiled_preprocess_equals_reference_bit_for_bit(tmp_path: Path, variant: str) -> None:
     if variant == "zscore":
         _cfg, folder, params = _zscore_params(tmp_path)
+    elif variant == "hd-grid":
+        _cfg, folder, params = _grid_params(tmp_path)
     else:
         _cfg, folder, params = _attention_params(tmp_path, normalise=variant != "attention-no-norm",
                                                  per_element=variant == "attention-per-element-norm")
-    assert params.hp_stages == (0 if variant == "zscore" else 2)
-    assert (params.norm_mean is not None) == (variant in ("attention", "attention-per-element-norm"))
+    assert params.hp_stages == (0 if variant in ("zscore", "hd-grid") else 2)
+    assert (params.norm_mean is not None) == (variant in ("attention", "attention-per-element-norm", "hd-grid"))
+    assert (params.channel_order is not None) == (variant == "hd-grid")
     exe = _harness(tmp_path, folder)
     stream = _synthetic_stream(900, params.channels)
     values, ints, status = _run_stream(exe, params, stream)

@@ -72,6 +72,9 @@
 #else
 #define MYE_PP_NORMALISE 0
 #endif
+#ifndef MYE_PP_REORDER
+#define MYE_PP_REORDER 0 /* the model takes the channels in the order they arrive */
+#endif
 #define MYE_PP_INPUT_SCALE MYE_INPUT_SCALE
 #define MYE_PP_INPUT_ZERO_POINT MYE_INPUT_ZERO_POINT
 

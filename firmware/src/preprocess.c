@@ -14,6 +14,9 @@ static const float32_t highpass_coeffs[5 * MYE_PP_HP_STAGES] = MYE_PP_HP_COEFFS;
 static const float norm_mean[MYE_NORM_LEN] = MYE_NORM_MEAN;
 static const float norm_std[MYE_NORM_LEN] = MYE_NORM_STD;
 #endif
+#if MYE_PP_REORDER
+static const uint16_t channel_order[MYE_PP_CHANNELS] = MYE_PP_CHANNEL_ORDER;
+#endif
 
 void mye_pp_init(mye_pp_t *pp)
 {
@@ -127,6 +130,20 @@ int mye_pp_window(const mye_pp_t *pp, float out[MYE_PP_WINDOW_VALUES])
         }
         for (uint32_t t = 0; t < MYE_PP_OUT_STEPS; ++t) {
             out[t * MYE_PP_CHANNELS + c] = (out[t * MYE_PP_CHANNELS + c] - mean) / std;
+        }
+    }
+#endif
+#if MYE_PP_REORDER
+    /* Image models: model element c of each step is channel channel_order[c]
+     * (the electrode grid, row-major; the manifest's MYE_PP_CHANNEL_ORDER). */
+    for (uint32_t t = 0; t < MYE_PP_OUT_STEPS; ++t) {
+        static float arrived[MYE_PP_CHANNELS];
+        float *row_out = &out[t * MYE_PP_CHANNELS];
+        for (uint32_t c = 0; c < MYE_PP_CHANNELS; ++c) {
+            arrived[c] = row_out[c];
+        }
+        for (uint32_t c = 0; c < MYE_PP_CHANNELS; ++c) {
+            row_out[c] = arrived[channel_order[c]];
         }
     }
 #endif
