@@ -82,7 +82,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_quantize(args: argparse.Namespace) -> int:
     from myoedge.quantize.pipeline import quantize_run
 
-    quantize_run(Path(args.run_dir), Path(args.out))
+    quantize_run(Path(args.run_dir), Path(args.out), n_calibration=args.calibration,
+                 probe=not args.no_probe, calibration=args.calibration_method)
     return 0
 
 
@@ -155,6 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     quant = sub.add_parser("quantize", help="full-int8 TFLite Micro model, C headers and AOT C for a run")
     quant.add_argument("run_dir")
     quant.add_argument("--out", required=True)
+    quant.add_argument("--calibration", type=int, default=None, metavar="N",
+                       help="calibration samples from the training split (default 2000; 500 with "
+                            "--calibration-method minmax)")
+    quant.add_argument("--calibration-method", choices=("auto", "percentile", "minmax"), default="auto",
+                       help="activation ranges: auto (default: percentile ranges unless min/max or another "
+                            "percentile scores clearly better in TFLM on the validation split), percentile (99.9 %%, squares 98 %%), minmax (the "
+                            "converter's own, the earlier behaviour)")
+    quant.add_argument("--no-probe", action="store_true", help="skip the TFLM arena probe (faster)")
     quant.set_defaults(func=cmd_quantize)
 
     firmware = sub.add_parser("firmware", help="Cortex-M firmware").add_subparsers(dest="fw_command", required=True)
@@ -185,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     hil_run.add_argument("--stream-seconds", type=float, default=10.0)
     hil_run.set_defaults(func=cmd_hil_run)
 
-    board = sub.add_parser("board", help="talk to a board on the link: info, bench, ping")
+    board = sub.add_parser("board", help="talk to a board on the link: info, bench, ping, live")
     from myoedge.host.board_cli import add_arguments as add_board_arguments
 
     add_board_arguments(board)

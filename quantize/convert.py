@@ -29,6 +29,8 @@ __all__ = [
     "find_non_int8_ops",
     "calibration_samples",
     "model_input_shape",
+    "calibrate_float",
+    "quantize_calibrated",
 ]
 
 # Element types that must not carry activations in a pure-int8 graph.
@@ -164,15 +166,10 @@ def _tf_variables(model: Any) -> list[Any]:
     return [v if isinstance(v, tf.Variable) else v.value for v in model.variables]
 
 
-def convert_int8(model: Any, representative: np.ndarray, n_calibration: int = 500) -> bytes:
-    """Convert a Keras 3 or ``tf_keras`` model to a full-integer int8 .tflite.
-
-    ``representative`` is input data exactly as the model sees it (already
-    normalised), shape ``(n, *input_shape)``; up to ``n_calibration`` samples
-    are used for calibration.  Input and output are int8, weights per-channel
-    int8, biases int32.  The result is not checked here: call
-    ``check_pure_int8`` on it.
-    """
+def _int8_converter(model: Any, representative: np.ndarray, n_calibration: int) -> Any:
+    """A ``TFLiteConverter`` set up for full-integer int8 (int8 in/out, per-channel
+    weights) on a batch-1 concrete function of ``model``, calibrating on up to
+    ``n_calibration`` samples of ``representative``."""
     import tensorflow as tf
 
     input_shape = model_input_shape(model)
@@ -208,4 +205,47 @@ def convert_int8(model: Any, representative: np.ndarray, n_calibration: int = 50
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    return converter
+
+
+def convert_int8(model: Any, representative: np.ndarray, n_calibration: int = 500) -> bytes:
+    """Convert a Keras 3 or ``tf_keras`` model to a full-integer int8 .tflite.
+
+    ``representative`` is input data exactly as the model sees it (already
+    normalised), shape ``(n, *input_shape)``; up to ``n_calibration`` samples
+    are used for calibration, and every tensor's range is the min/max seen on
+    them.  Input and output are int8, weights per-channel int8, biases int32.
+    The result is not checked here: call ``check_pure_int8`` on it.  For other
+    activation ranges, see ``calibrate_float`` and ``quantize_calibrated``.
+    """
+    return bytes(_int8_converter(model, representative, n_calibration).convert())
+
+
+def calibrate_float(model: Any, representative: np.ndarray, n_calibration: int = 500) -> bytes:
+    """The first half of ``convert_int8``: a float .tflite whose tensors carry the
+    min/max seen on the calibration samples (the converter's calibrate-only mode).
+
+    Its ranges can be edited (``myoedge.quantize.calibration``) before
+    ``quantize_calibrated`` turns it into the int8 model; with no edit, the pair
+    gives the same int8 arithmetic as ``convert_int8`` (the converter's own
+    path calibrates and then runs the same MLIR quantiser; only its metadata
+    differs, so the files differ by a few bytes).  ``_experimental_calibrate_only``
+    is a private converter switch (the one TF's own QuantizationDebugger
+    sets); checked on TF 2.21 by ``tests/test_quantize_calibration.py``.
+    """
+    converter = _int8_converter(model, representative, n_calibration)
+    converter._experimental_calibrate_only = True  # noqa: SLF001 - see the docstring
     return bytes(converter.convert())
+
+
+def quantize_calibrated(calibrated: bytes) -> bytes:
+    """The second half of ``convert_int8``: full-integer int8 (int8 in/out,
+    per-channel weights) from a calibrated float .tflite, with the ranges it carries."""
+    import tensorflow as tf
+    from tensorflow.lite.python import convert as tflite_convert
+
+    return bytes(
+        tflite_convert.mlir_quantize(
+            bytes(calibrated), input_data_type=tf.int8, output_data_type=tf.int8
+        )
+    )

@@ -4,8 +4,11 @@ Steps, each a module of this package:
 
 1. read the run folder (``bundle.json``, ``splits.npz``, ``model.keras``);
 2. convert to full-integer int8 with calibration data drawn from the
-   normalised training split (``convert.convert_int8``) and refuse graphs
-   that are not pure int8 (``convert.check_pure_int8``);
+   normalised training split, activation ranges chosen as
+   ``calibration.CalibrationConfig`` says (default ``auto``: percentile
+   ranges, or min/max or another percentile when that scores clearly better
+   in TFLM on the validation split), and
+   refuse graphs that are not pure int8 (``convert.check_pure_int8``);
 3. score the test split with the float Keras model and with the int8 model
    in the TFLM Python interpreter (``tflm_reference``), using
    ``myoedge.training.metrics.classification_metrics`` for both;
@@ -28,6 +31,11 @@ BUILD_DIR afterwards holds:
   own allocation total, which can be below the smallest arena that works),
   ``tflm_arena_probe`` (``trials``, ``seconds``),
   ``ops`` (opcode histogram), ``test_windows``, ``calibration_samples``,
+  ``calibration`` (``method``, ``chosen``, ``percentile``,
+  ``square_percentile``, ``samples``, ``clipped_tensors``, ``selection_split``,
+  ``selection_windows``, ``selection_margin`` and the ``candidates`` scored:
+  ``name``, ``percentile``, ``square_percentile``, ``accuracy``,
+  ``balanced_accuracy``, ``float_agreement``),
   ``model``, ``model_hash``, ``metrics_source``, ``seconds``; and, written as
   null here for the ahead-of-time stage to fill in: ``aot_arena_bytes``,
   ``parity`` (``{"windows", "mismatches"}``) and ``flash_estimate_bytes``.
@@ -48,7 +56,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from .ahead_of_time import ParityError, generate_and_check
-from .convert import NotPureInt8Error, check_pure_int8, convert_int8, calibration_samples
+from .calibration import METHODS as CALIBRATION_METHODS
+from .calibration import CalibrationConfig, calibrate_int8
+from .convert import NotPureInt8Error, check_pure_int8
 from .headers import model_hash, write_headers
 from .report import costs_as_dict, format_report_table, graph_costs, write_quant_report
 from .tflite_graph import load_graph
@@ -79,6 +89,9 @@ class RunData:
     train_x: np.ndarray
     test_x: np.ndarray
     test_y: np.ndarray
+    validation_x: np.ndarray | None = None
+    validation_y: np.ndarray | None = None
+    channel_order: list[int] | None = None  # image models: arriving channel of each grid element
 
 
 def _load_keras_model(path: Path) -> Any:
@@ -125,7 +138,10 @@ def load_run(run_dir: Path) -> RunData:
         raise QuantizeError(
             f"{run_dir / 'splits.npz'}: test_x has {len(test_x)} windows, test_y {len(test_y)} labels"
         )
+    validation = splits.get("validation", {})
+    has_validation = "x" in validation and "y" in validation and len(validation["x"]) > 0
     return RunData(
+        channel_order=_image_channel_order(bundle, run_dir),
         model=_load_keras_model(run_dir / "model.keras"),
         model_name=bundle.model.name,
         label_names=[str(n) for n in bundle.label_names],
@@ -134,7 +150,28 @@ def load_run(run_dir: Path) -> RunData:
         train_x=bundle.normalise(splits["train"]["x"]),
         test_x=bundle.normalise(test_x),
         test_y=np.asarray(test_y, dtype=np.int64),
+        validation_x=bundle.normalise(validation["x"]) if has_validation else None,
+        validation_y=np.asarray(validation["y"], dtype=np.int64) if has_validation else None,
     )
+
+
+def _image_channel_order(bundle: Any, run_dir: Path) -> list[int] | None:
+    """For image models, the electrode layout's grid order (the board reorders arriving channels so)."""
+    if bundle.model.input_kind != "image":
+        return None
+    from myoedge.training.recording import LAYOUTS
+
+    layout = LAYOUTS.get(bundle.layout)
+    if layout is None or layout.grid is None:
+        raise QuantizeError(f"{run_dir / 'bundle.json'}: image model on layout {bundle.layout!r}, which is not a grid")
+    return [int(c) for c in layout.channel_order]
+
+
+def _train_labels(run_dir: Path) -> np.ndarray:
+    """The training split's labels (to score calibration candidates when a run has no validation split)."""
+    from myoedge.training.run import load_model_splits
+
+    return np.asarray(load_model_splits(run_dir)["train"]["y"], dtype=np.int64)
 
 
 def _metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict[str, Any]:
@@ -155,12 +192,18 @@ def quantize_run(
     run_dir: Path,
     build_dir: Path,
     progress: bool = True,
-    n_calibration: int = 500,
+    n_calibration: int | None = None,
     probe: bool = True,
+    calibration: str = "auto",
 ) -> dict[str, Any]:
     """Quantise the run in ``run_dir`` into ``build_dir``; returns the report dict.
 
-    ``probe=False`` skips the arena probe (``tflm_arena_bytes`` is then null).
+    ``n_calibration``: calibration samples (None: 2000, or 500 for
+    ``calibration="minmax"``, the earlier default).  ``calibration``: how
+    activation ranges are chosen, one of ``calibration.METHODS``; ``auto``
+    scores its candidates on the run's validation split (on the training
+    split when the run has none).  ``probe=False`` skips the arena probe
+    (``tflm_arena_bytes`` is then null).
     Raises ``QuantizeError`` for a broken run folder and ``NotPureInt8Error``
     (after saving ``model_rejected.tflite``) for a graph the board cannot run.
     """
@@ -170,7 +213,15 @@ def quantize_run(
     run = load_run(Path(run_dir))
     n_classes = len(run.label_names)
 
-    model_bytes = convert_int8(run.model, run.train_x, n_calibration=n_calibration)
+    config = CalibrationConfig(method=calibration, samples=n_calibration)
+    if run.validation_x is not None:
+        select_x, select_y, select_split = run.validation_x, run.validation_y, "validation"
+    else:
+        train_y = _train_labels(Path(run_dir))
+        select_x, select_y, select_split = run.train_x, train_y, "train"
+    chosen = calibrate_int8(run.model, run.train_x, config, select_x, select_y,
+                            select_split=select_split, progress=progress)
+    model_bytes = chosen.model_bytes
     graph = load_graph(model_bytes)
     try:
         check_pure_int8(graph)
@@ -207,6 +258,7 @@ def quantize_run(
         normalisation=run.normalisation,
         tflm_arena_bytes=arena.arena_bytes if arena else None,
         source=f"run folder '{Path(run_dir).resolve().name}'",
+        channel_order=run.channel_order,
     )
 
     aot = generate_and_check(model_bytes, build_dir, x_int8, scores_int8, progress=progress)
@@ -221,7 +273,8 @@ def quantize_run(
         "int8_float_agreement": float(np.mean(pred_float == pred_int8)),
         "metrics_source": METRICS_SOURCE,
         "test_windows": int(len(run.test_y)),
-        "calibration_samples": int(len(calibration_samples(run.train_x, n_calibration))),
+        "calibration_samples": chosen.samples,
+        "calibration": chosen.to_dict(),
         **costs,
         "tflite_bytes": len(model_bytes),
         "tflm_arena_bytes": arena.arena_bytes if arena else None,
@@ -250,10 +303,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="myoedge quantize", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--calibration", type=int, default=500, help="calibration samples (default 500)")
+    parser.add_argument("--calibration", type=int, default=None,
+                        help="calibration samples (default 2000; 500 with --calibration-method minmax)")
+    parser.add_argument("--calibration-method", choices=CALIBRATION_METHODS, default="auto",
+                        help="activation ranges: auto (default: percentile ranges unless min/max or another "
+                             "percentile scores clearly better on the validation split), "
+                             "percentile (99.9 %%, squares 98 %%), minmax (the converter's own)")
     parser.add_argument("--no-probe", action="store_true", help="skip the TFLM arena probe")
     args = parser.parse_args(argv)
-    quantize_run(args.run_dir, args.out, n_calibration=args.calibration, probe=not args.no_probe)
+    quantize_run(args.run_dir, args.out, n_calibration=args.calibration, probe=not args.no_probe,
+                 calibration=args.calibration_method)
     return 0
 
 
