@@ -159,6 +159,122 @@ def test_lstm_emitter_rejects_float_cell_state():
         EMITTERS["UNIDIRECTIONAL_SEQUENCE_LSTM"](graph.ops[0], HarnessContext(graph, "bad"))
 
 
+# ---- gate multipliers: the input*weight scale product is taken in double -------------------------
+
+TRIGGER_MAX_PRE_ACTIVATION = 126
+"""Largest Q3.12 cell-gate pre-activation a trigger may have: with the scales of
+:func:`add_trigger_lstm`, every pre-activation LSB from 0 to here moves the hidden output by >= 2 LSB."""
+
+
+def _float_product_multiplier(input_scale: np.float32, weight_scale: np.float32,
+                              output_scale: np.float32) -> tuple[int, int]:
+    """The gate multiplier with the scales multiplied in float32 (what the emitter did before)."""
+    from myoedge.quantize.aot.quant_math import quantize_multiplier
+
+    product = float(np.float32(input_scale) * np.float32(weight_scale))
+    return quantize_multiplier(product / float(np.float32(output_scale)))
+
+
+def _double_product_multiplier(input_scale: np.float32, weight_scale: np.float32,
+                               output_scale: np.float32) -> tuple[int, int]:
+    """The gate multiplier with the float32 scales multiplied in double (what TFLM computes)."""
+    from myoedge.quantize.aot.quant_math import quantize_multiplier
+
+    product = float(np.float32(input_scale)) * float(np.float32(weight_scale))
+    return quantize_multiplier(product / float(np.float32(output_scale)))
+
+
+def find_rounding_triggers(rng: np.random.Generator, wanted: int) -> list[tuple[np.float32, np.float32, list[int]]]:
+    """``wanted`` (input scale, weight scale, accumulators) triples for which a gate's Q3.12 pre-activation
+    rounds differently with a float32 and with a double scale product: the scales give two multipliers a few
+    dozen units apart, and the accumulators are those whose products land between the two roundings."""
+    from myoedge.quantize.aot.ops_lstm import GATE_PRE_ACTIVATION_SCALE
+    from myoedge.quantize.aot.quant_math import mul_by_quantized_multiplier
+
+    found = []
+    for _ in range(100_000):
+        x_scale = np.float32(10 ** rng.uniform(-2.5, -0.5))
+        w_scale = np.float32(10 ** rng.uniform(-3, -1.3))
+        exact = _double_product_multiplier(x_scale, w_scale, GATE_PRE_ACTIVATION_SCALE)
+        rounded = _float_product_multiplier(x_scale, w_scale, GATE_PRE_ACTIVATION_SCALE)
+        if exact == rounded:
+            continue
+        gain = float(x_scale) * float(w_scale) / float(GATE_PRE_ACTIVATION_SCALE)
+        accs = np.arange(1, int(TRIGGER_MAX_PRE_ACTIVATION / gain) + 1)
+        a = mul_by_quantized_multiplier(accs, *exact)
+        b = mul_by_quantized_multiplier(accs, *rounded)
+        hits = accs[(a != b) & (np.maximum(a, b) <= TRIGGER_MAX_PRE_ACTIVATION)]
+        if hits.size:
+            found.append((x_scale, w_scale, [int(v) for v in hits]))
+            if len(found) == wanted:
+                return found
+    raise AssertionError(f"found only {len(found)} of {wanted} rounding triggers")
+
+
+def add_trigger_lstm(writer: ModelWriter, k: int, x_scale: np.float32, w_scale: np.float32,
+                     cell_accumulators: list[int]) -> None:
+    """One single-step LSTM whose unit ``u`` has cell-gate accumulator ``cell_accumulators[u]`` (input 0, so
+    the accumulator is the bias) and otherwise a plain path to the output: input and output gates saturated
+    open, the cell state starting at 0, cell scale 2^-15 and hidden scale 2^-13 (zero point -128), so one LSB
+    of cell-gate pre-activation shows as >= 2 LSB of hidden state."""
+    int8, int16, int32 = schema.TensorType.INT8, schema.TensorType.INT16, schema.TensorType.INT32
+    units = len(cell_accumulators)
+    open_gate = np.full(units, 1 << 30, dtype=np.int32)  # saturates the Q3.12 pre-activation at 32767
+    biases = {"input": open_gate, "forget": np.zeros(units, np.int32),
+              "cell": np.array(cell_accumulators, dtype=np.int32), "output": open_gate}
+    x = writer.tensor(f"x{k}", (1, 1, 1), int8, float(x_scale), 0)
+    inputs = [x]
+    for gate in ("input", "forget", "cell", "output"):
+        inputs.append(writer.tensor(f"w_{gate}{k}", (units, 1), int8, float(w_scale), 0, np.zeros((units, 1), np.int8)))
+    for gate in ("input", "forget", "cell", "output"):
+        inputs.append(writer.tensor(f"r_{gate}{k}", (units, units), int8, 0.01, 0, np.zeros((units, units), np.int8)))
+    inputs += [-1, -1, -1]
+    for gate in ("input", "forget", "cell", "output"):
+        inputs.append(writer.tensor(f"b_{gate}{k}", (units,), int32, float(x_scale) * float(w_scale), 0,
+                                    biases[gate]))
+    inputs += [-1, -1]
+    inputs.append(writer.tensor(f"h{k}", (1, units), int8, 2.0**-13, -128, variable=True))
+    inputs.append(writer.tensor(f"c{k}", (1, units), int16, 2.0**-15, 0, variable=True))
+    inputs += [-1, -1, -1, -1]
+    y = writer.tensor(f"y{k}", (1, 1, units), int8, 2.0**-13, -128)
+    options = schema.UnidirectionalSequenceLSTMOptionsT()
+    options.fusedActivationFunction = schema.ActivationFunctionType.TANH
+    options.cellClip = 0.0
+    options.projClip = 0.0
+    options.timeMajor = False
+    writer.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, [y], "UnidirectionalSequenceLSTMOptions", options)
+    writer.inputs.append(x)
+    writer.outputs.append(y)
+
+
+def test_lstm_gate_multiplier_uses_a_double_product(monkeypatch):
+    """Regression (DB5 LSTM-FIN, 15 of 1,887 windows 1 LSB off): TFLM's gate FC multiplier takes the input x
+    weight scale product in double. Cases built so that a float32 product rounds a cell-gate pre-activation
+    the other way: the emitter equals TFLM on every unit, and the float32 product differs on every unit."""
+    import myoedge.quantize.aot.ops_lstm as ops_lstm
+
+    triggers = find_rounding_triggers(np.random.default_rng(SEED), wanted=6)
+    writer = ModelWriter()
+    for k, (x_scale, w_scale, accs) in enumerate(triggers):
+        add_trigger_lstm(writer, k, x_scale, w_scale, accs)
+    model_bytes = writer.finish()
+    inputs = [np.zeros((1, 1, 1), np.int8) for _ in triggers]
+    want = run_tflm(model_bytes, inputs, len(triggers))
+
+    fixed = CaseModel(name="lstm_trigger", model_bytes=model_bytes)
+    emit_model(fixed)
+    got = run_aot(build_library([fixed], KERNEL_FILES), fixed, inputs)
+    for k, (w, g) in enumerate(zip(want, got)):
+        assert np.array_equal(w, g), f"trigger op {k}: aot {g.ravel()} tflm {w.ravel()}"
+
+    monkeypatch.setattr(ops_lstm, "fc_multiplier", _float_product_multiplier)
+    old = CaseModel(name="lstm_trigger_f32", model_bytes=model_bytes)
+    emit_model(old)
+    before = run_aot(build_library([old], KERNEL_FILES), old, inputs)
+    for k, (w, b) in enumerate(zip(want, before)):
+        assert np.all(np.abs(w.astype(int) - b.astype(int)) >= 2), f"trigger op {k} does not discriminate"
+
+
 @pytest.mark.slow
 def test_lstm_matches_tflm_sweep():
     """More random LSTMs and more input draws."""

@@ -52,8 +52,18 @@ def sigmoid_table_array(ctx: EmitContext) -> str:
 
 
 def fc_multiplier(input_scale: np.float32, weight_scale: np.float32, output_scale: np.float32) -> tuple[int, int]:
-    """TFLM ``GetQuantizedConvolutionMultipler``: float32 input*weight product over the output scale."""
-    product = float(np.float32(input_scale) * np.float32(weight_scale))
+    """Multiplier of a gate's fully-connected layer into Q3.12, as the pinned TFLM computes it.
+
+    The scales are float32 (as TFLM stores them) but their product is taken
+    in double: ``double(input) * double(weight) / double(output)``. A float32
+    product (what the public ``GetQuantizedConvolutionMultipler`` source
+    reads) differs by up to half a float32 ulp, which moves the multiplier by
+    a few dozen units and flips the rounding of accumulators that land within
+    ~3e-8 of a half: seen as a 1-LSB gate pre-activation, a cell state off by
+    2 and a hidden state off by 1 on a DB5 LSTM-FIN model, and pinned by
+    ``tests/test_aot_lstm.py::test_lstm_gate_multiplier_uses_a_double_product``.
+    """
+    product = float(np.float32(input_scale)) * float(np.float32(weight_scale))
     return quantize_multiplier(product / float(np.float32(output_scale)))
 
 
