@@ -78,8 +78,10 @@ def per_channel_multipliers(input_scale: float, filter_scales: np.ndarray, outpu
 
 
 def per_tensor_conv_multiplier(input_scale: float, filter_scale: float, output_scale: float) -> tuple[int, int]:
-    """TFLM ``GetQuantizedConvolutionMultipler``: the input*filter product is taken in float32."""
-    product = float(np.float32(input_scale) * np.float32(filter_scale))
+    """TFLM ``GetQuantizedConvolutionMultipler``: the product of the two float32 scales is taken in
+    double (measured against the pinned TFLM: a float32 product rounds some accumulators the other way,
+    ``tests/test_aot_multiplier.py``)."""
+    product = float(np.float32(input_scale)) * float(np.float32(filter_scale))
     return quantize_multiplier(product / float(np.float32(output_scale)))
 
 
