@@ -282,15 +282,23 @@ def test_ctrl_c_keeps_the_collected_results(windows_file: Path, tmp_path: Path) 
     import os
     import signal
 
-    class SlowModel(StubModel):
+    class InterruptingModel(StubModel):
+        """Presses Ctrl-C (SIGINT to this process) while the board works on window 10: tied to the
+        bench's progress, not to a wall-clock delay that a loaded machine can outrun or lag behind."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
         def __call__(self, window: np.ndarray) -> np.ndarray:
-            time.sleep(0.02)
+            self.calls += 1
+            if self.calls == 10:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # the main thread handles the signal while this window is in flight
             return super().__call__(window)
 
-    board, server = _serve(model=SlowModel())
-    timer = threading.Timer(0.6, lambda: os.kill(os.getpid(), signal.SIGINT))
+    board, server = _serve(model=InterruptingModel())
     with server:
-        timer.start()
         with pytest.raises(KeyboardInterrupt, match="partial report"):
             _bench(server.url, windows_file, tmp_path / "r")
     saved = json.loads((tmp_path / "r" / "report.json").read_text())
