@@ -21,7 +21,6 @@ from ai_edge_litert import schema_py_generated as schema  # noqa: E402
 from aot_single_op import CaseModel, ModelWriter, build_library, emit_model, run_aot, run_tflm  # noqa: E402
 
 import myoedge.quantize.aot.ops_conv as ops_conv  # noqa: E402
-import myoedge.quantize.aot.ops_fc_blocked as ops_fc_blocked  # noqa: E402
 from test_aot_fc_blocked import emit_blocked  # noqa: E402
 from myoedge.quantize.aot.quant_math import mul_by_quantized_multiplier, quantize_multiplier  # noqa: E402
 
@@ -90,7 +89,6 @@ def test_per_tensor_fc_multiplier_follows_tflm(monkeypatch, kind: str) -> None:
         assert np.array_equal(w, g), f"FC {k}: aot {g.ravel()} tflm {w.ravel()}"
 
     monkeypatch.setattr(ops_conv, "per_tensor_conv_multiplier", _float32_product_multiplier)
-    monkeypatch.setattr(ops_fc_blocked, "per_tensor_conv_multiplier", _float32_product_multiplier)
     old = CaseModel(name=f"fc_trigger_{kind.replace('-', '_')}_f32", model_bytes=model_bytes)
     emit(old, monkeypatch)
     before = run_aot(build_library([old], KERNEL_FILES), old, inputs)

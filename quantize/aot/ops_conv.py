@@ -340,6 +340,21 @@ def emit_fully_connected(op: OpInfo, ctx: EmitContext) -> KernelCall:
     batches = y.num_elements // output_depth
     if x.num_elements != batches * accum_depth:
         raise fail(ctx, op, f"input shape {x.shape} is not {batches} rows of {accum_depth}")
+    return fully_connected_call(op, ctx, "fc", "mye_fully_connected_s8", batches, accum_depth, output_depth)
+
+
+def fully_connected_call(op: OpInfo, ctx: EmitContext, prefix: str, kernel: str, batches: int,
+                         accum_depth: int, output_depth: int,
+                         packed_weights: np.ndarray | None = None) -> KernelCall:
+    """The params struct and call of a FULLY_CONNECTED kernel (plain or blocked), shapes already checked.
+
+    Per-tensor or per-channel requantisation, the fused activation's range, and
+    the input offset folded into the bias when the weights are symmetric.
+    ``packed_weights`` (int8) replaces the weight tensor with a re-laid-out copy.
+    """
+    x_i, w_i, y_i = op.inputs[0], op.inputs[1], op.outputs[0]
+    x, w, y = (ctx.graph.tensors[i] for i in (x_i, w_i, y_i))
+    filter_offset = -int(w.zero_points[0]) if w.zero_points.size else 0
     per_channel = w.scales.size > 1
     if per_channel:
         mult, shift = per_channel_multipliers(x.scale, w.scales, y.scale, output_depth)
@@ -347,16 +362,17 @@ def emit_fully_connected(op: OpInfo, ctx: EmitContext) -> KernelCall:
         m, s = per_tensor_conv_multiplier(x.scale, w.scale, y.scale)
         mult, shift = [m], [s]
     act_min, act_max = activation_range(ctx, op, y_i)
-    name = ctx.unique("fc")
+    name = ctx.unique(prefix)
     input_offset = -x.zero_point
     bias_expr = _bias(ctx, op, 2)
-    if int(w.zero_points[0]) == 0 and input_offset != 0:
+    if filter_offset == 0 and input_offset != 0:
         # Fold the input offset into the bias so the inner loop is a plain dot product.
         bias_expr = _folded_bias(ctx, op, name, w, input_offset, output_depth)
         input_offset = 0
+    weights = None if packed_weights is None else ctx.const_array(f"{name}_weights", packed_weights, "int8_t")
     fields = {
         "batches": batches, "accum_depth": accum_depth, "output_depth": output_depth,
-        "input_offset": input_offset, "filter_offset": -int(w.zero_points[0]),
+        "input_offset": input_offset, "filter_offset": filter_offset,
         "output_offset": y.zero_point, "per_channel": int(per_channel),
         "output_multiplier": ctx.const_array(f"{name}_mult", np.array(mult), "int32_t"),
         "output_shift": ctx.const_array(f"{name}_shift", np.array(shift), "int32_t"),
@@ -364,10 +380,10 @@ def emit_fully_connected(op: OpInfo, ctx: EmitContext) -> KernelCall:
     }
     code = (
         c_struct("mye_fully_connected_params_t", name, fields)
-        + f"\n    mye_fully_connected_s8(&{name}, {ctx.tensor(x_i)}, {ctx.tensor(w_i)}, "
+        + f"\n    {kernel}(&{name}, {ctx.tensor(x_i)}, {weights or ctx.tensor(w_i)}, "
         f"{bias_expr}, {ctx.tensor(y_i)});"
     )
-    return KernelCall(code=code, kernel="mye_fully_connected_s8")
+    return KernelCall(code=code, kernel=kernel)
 
 
 @register("MAX_POOL_2D", "AVERAGE_POOL_2D")

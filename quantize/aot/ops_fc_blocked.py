@@ -24,15 +24,8 @@ import numpy as np
 
 from myoedge.quantize.tflite_graph import Graph, OpInfo
 
-from .emit import EmitContext, KernelCall, c_struct, fail, register
-from .ops_conv import (
-    _bias,
-    _folded_bias,
-    _require_int8,
-    activation_range,
-    per_channel_multipliers,
-    per_tensor_conv_multiplier,
-)
+from .emit import EmitContext, KernelCall, fail, register
+from .ops_conv import _require_int8, fully_connected_call
 
 BLOCKED_OPCODE = "MYE_FULLY_CONNECTED_BLOCKED"
 BLOCK_UNITS = 4
@@ -116,33 +109,6 @@ def emit_fully_connected_blocked(op: OpInfo, ctx: EmitContext) -> KernelCall:
     if shapes is None:
         raise fail(ctx, op, f"input {x.shape}, weights {w.shape} and output {y.shape} do not match")
     batches, accum_depth, output_depth = shapes
-    filter_offset = -int(w.zero_points[0]) if w.zero_points.size else 0
-    per_channel = w.scales.size > 1
-    if per_channel:
-        mult, shift = per_channel_multipliers(x.scale, w.scales, y.scale, output_depth)
-    else:
-        m, s = per_tensor_conv_multiplier(x.scale, w.scale, y.scale)
-        mult, shift = [m], [s]
-    act_min, act_max = activation_range(ctx, op, y_i)
-    name = ctx.unique("fc_blocked")
-    input_offset = -x.zero_point
-    bias_expr = _bias(ctx, op, 2)
-    if filter_offset == 0 and input_offset != 0:
-        bias_expr = _folded_bias(ctx, op, name, w, input_offset, output_depth)
-        input_offset = 0
-    weights = ctx.const_array(f"{name}_weights", block_weights(np.asarray(w.data).reshape(output_depth, -1)),
-                              "int8_t")
-    fields = {
-        "batches": batches, "accum_depth": accum_depth, "output_depth": output_depth,
-        "input_offset": input_offset, "filter_offset": filter_offset,
-        "output_offset": y.zero_point, "per_channel": int(per_channel),
-        "output_multiplier": ctx.const_array(f"{name}_mult", np.array(mult), "int32_t"),
-        "output_shift": ctx.const_array(f"{name}_shift", np.array(shift), "int32_t"),
-        "activation_min": act_min, "activation_max": act_max,
-    }
-    code = (
-        c_struct("mye_fully_connected_params_t", name, fields)
-        + f"\n    mye_fully_connected_blocked_s8(&{name}, {ctx.tensor(x_i)}, {weights}, "
-        f"{bias_expr}, {ctx.tensor(y_i)});"
-    )
-    return KernelCall(code=code, kernel="mye_fully_connected_blocked_s8")
+    packed = block_weights(np.asarray(w.data).reshape(output_depth, -1))
+    return fully_connected_call(op, ctx, "fc_blocked", "mye_fully_connected_blocked_s8", batches, accum_depth,
+                                output_depth, packed_weights=packed)
