@@ -298,9 +298,15 @@ def test_ctrl_c_keeps_the_collected_results(windows_file: Path, tmp_path: Path) 
             return super().__call__(window)
 
     board, server = _serve(model=InterruptingModel())
-    with server:
-        with pytest.raises(KeyboardInterrupt, match="partial report"):
-            _bench(server.url, windows_file, tmp_path / "r")
+    # Ctrl-C as a terminal delivers it: SIGINT raising KeyboardInterrupt in the main thread,
+    # whatever handler another test or a library left installed in this worker process.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with server:
+            with pytest.raises(KeyboardInterrupt, match="partial report"):
+                _bench(server.url, windows_file, tmp_path / "r")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     saved = json.loads((tmp_path / "r" / "report.json").read_text())
     complete = next(c for c in saved["checks"] if c["name"] == "complete")
     assert saved["passed"] is False and "interrupted at window" in complete["summary"]
