@@ -134,8 +134,10 @@ def emit_lstm(op: OpInfo, ctx: EmitContext) -> KernelCall:
     state_dim = int(hidden.num_elements // max(batches, 1))
     if out.num_elements != batches * time_steps * state_dim:
         raise fail(ctx, op, f"output shape {out.shape} does not hold every step's hidden state")
-    if out.zero_point != hidden.zero_point or np.float32(out.scale) != np.float32(hidden.scale):
-        raise fail(ctx, op, "output and hidden state are quantised differently")
+    # The output may be quantised unlike the hidden state (the converter gives the forward half of a
+    # Bidirectional layer the CONCATENATION's quantisation): TFLM copies the raw int8 hidden state
+    # into the output, and so does mye_lstm_s8, so the output's own scale never enters the arithmetic
+    # (tests/test_aot_shape_ops.py compares a converted Bidirectional LSTM with TFLM tensor by tensor).
 
     gates = []
     for gate in GATE_ORDER:

@@ -220,6 +220,44 @@ void mye_lut_channels_s8(const int8_t *table, const int8_t *input, int8_t *outpu
 /* ---- element-wise, reduction, softmax and LSTM kernels (helper B) ----------- */
 #include "mye_kernels_elementwise.h"
 
+/* ---- shape_ops.c: REVERSE_V2, CONCATENATION (byte moves) and PRELU ---------- */
+
+/* REVERSE_V2 of one axis: `outer` blocks of `axis_size` rows of `inner` bytes.
+ * input == output reverses in place. No requantisation (as TFLM). */
+typedef struct {
+    int32_t outer;
+    int32_t axis_size;
+    int32_t inner;
+} mye_reverse_params_t;
+
+void mye_reverse_s8(const mye_reverse_params_t *p, const int8_t *input, int8_t *output);
+
+#define MYE_CONCAT_MAX_INPUTS 16
+
+/* CONCATENATION along one axis: per outer block, input k gives copy_bytes[k] bytes. */
+typedef struct {
+    int32_t n_inputs;                            /* 1..MYE_CONCAT_MAX_INPUTS */
+    int32_t outer;                               /* product of the dims before the axis */
+    int32_t copy_bytes[MYE_CONCAT_MAX_INPUTS];   /* axis length x inner size of input k */
+} mye_concatenation_params_t;
+
+void mye_concatenation_s8(const mye_concatenation_params_t *p, const int8_t *const *inputs, int8_t *output);
+
+/* PRELU int8: x >= 0 -> x * positive multiplier; else x * alpha * negative multiplier.
+ * `shape` broadcasts input (in1) and alpha (in2) onto the output. */
+typedef struct {
+    mye_broadcast_t shape;
+    int32_t input_offset;          /* -input zero point */
+    int32_t alpha_offset;          /* -alpha zero point */
+    int32_t output_offset;         /* output zero point */
+    int32_t positive_multiplier;   /* input_scale / output_scale */
+    int32_t positive_shift;
+    int32_t negative_multiplier;   /* input_scale * alpha_scale / output_scale */
+    int32_t negative_shift;
+} mye_prelu_params_t;
+
+void mye_prelu_s8(const mye_prelu_params_t *p, const int8_t *input, const int8_t *alpha, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif
