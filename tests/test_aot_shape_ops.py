@@ -24,7 +24,7 @@ from aot_single_op import (  # noqa: E402
     random_inputs,
 )
 
-import myoedge.quantize.aot.ops_shape  # noqa: E402,F401  (registers the emitters)  # noqa: F401  (registers the emitters)
+import myoedge.quantize.aot.ops_shape  # noqa: E402,F401  (registers the emitters)
 from myoedge.quantize.aot.emit import UnsupportedOpError  # noqa: E402
 from myoedge.quantize.tflite_graph import load_graph  # noqa: E402
 
