@@ -282,13 +282,14 @@ class _Memory:
 
 
 def _pool_geometry(rng):
-    from myoedge.quantize.aot.overlap import _out_size_and_pad, window_first_pixels
+    from myoedge.quantize.aot.ops_conv import compute_padding
+    from myoedge.quantize.aot.overlap import window_first_pixels
 
     n, h, w, c = int(rng.integers(1, 3)), int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(1, 6))
     fh, fw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     padding = str(rng.choice(["SAME", "VALID"]))
-    (oh, ph), (ow, pw) = (_out_size_and_pad(h, fh, sh, 1, padding), _out_size_and_pad(w, fw, sw, 1, padding))
+    (oh, ph), (ow, pw) = (compute_padding(h, fh, sh, 1, padding), compute_padding(w, fw, sw, 1, padding))
     if oh <= 0 or ow <= 0:
         return None
     first = window_first_pixels(n, (h, w), (oh, ow), (fh, fw), (sh, sw), (ph, pw))
@@ -409,7 +410,7 @@ OVERLAP_CASES = 30
 def _sandwich(rng, kind: str):
     """input -> QUANTIZE -> ``kind`` -> 1x1 MAX_POOL_2D -> output: the middle op reads and writes the arena,
     so the planner may overlap its output with its input. Returns (model, input shape) or None."""
-    from myoedge.quantize.aot.overlap import _out_size_and_pad
+    from myoedge.quantize.aot.ops_conv import compute_padding
     from myoedge.quantize.aot.single_op import Op, Tensor, build_model
 
     n = int(rng.integers(1, 3))
@@ -418,7 +419,7 @@ def _sandwich(rng, kind: str):
     fh, fw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
     padding = str(rng.choice(["SAME", "VALID"]))
-    (oh, _), (ow, _) = _out_size_and_pad(h, fh, sh, 1, padding), _out_size_and_pad(w, fw, sw, 1, padding)
+    (oh, _), (ow, _) = compute_padding(h, fh, sh, 1, padding), compute_padding(w, fw, sw, 1, padding)
     if oh <= 0 or ow <= 0:
         return None
     s_in, zp_in = float(rng.uniform(0.01, 0.2)), int(rng.integers(-100, 100))

@@ -24,7 +24,7 @@ pytest.importorskip("tflite_micro")
 from aot_single_op import CaseModel, ModelWriter, build_library, check_parity, emit_model  # noqa: E402
 
 import myoedge.quantize.aot.ops_conv  # noqa: E402,F401  (registers the pooling emitter)
-from myoedge.quantize.aot.overlap import _out_size_and_pad  # noqa: E402
+from myoedge.quantize.aot.ops_conv import compute_padding  # noqa: E402
 
 KERNEL_FILES = ["pooling.c"]
 OPS_PER_MODEL = 25
@@ -43,8 +43,8 @@ def _random_pool_geometry(rng: np.random.Generator) -> dict:
                             fh=int(rng.integers(1, 6)), fw=int(rng.integers(1, 6)),
                             sh=int(rng.integers(1, 4)), sw=int(rng.integers(1, 4)),
                             padding=str(rng.choice(["SAME", "VALID"])))
-        oh, _ = _out_size_and_pad(geometry["h"], geometry["fh"], geometry["sh"], 1, geometry["padding"])
-        ow, _ = _out_size_and_pad(geometry["w"], geometry["fw"], geometry["sw"], 1, geometry["padding"])
+        oh, _ = compute_padding(geometry["h"], geometry["fh"], geometry["sh"], 1, geometry["padding"])
+        ow, _ = compute_padding(geometry["w"], geometry["fw"], geometry["sw"], 1, geometry["padding"])
         if oh > 0 and ow > 0:
             return {**geometry, "oh": oh, "ow": ow}
 

@@ -56,6 +56,8 @@ import numpy as np
 
 from myoedge.quantize.tflite_graph import Graph, OpInfo
 
+from .ops_conv import compute_padding
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .planner import LiveRange, OverlapRule
 
@@ -63,18 +65,6 @@ _NO_READ = 1 << 40  # stands for "reads nothing": far above any arena address, s
 
 CONV_PIXELS_IN_FLIGHT = 2
 """Consecutive output pixels a CONV_2D kernel may work on at once (see the module docstring)."""
-
-
-def _out_size_and_pad(in_size: int, filter_size: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
-    """(output size, leading pad) of one spatial axis, TFLite's SAME / VALID rules."""
-    effective = (filter_size - 1) * dilation + 1
-    if padding == "SAME":
-        out = (in_size + stride - 1) // stride
-    elif padding == "VALID":
-        out = (in_size + stride - effective) // stride
-    else:
-        raise ValueError(f"padding {padding!r}")
-    return out, max((out - 1) * stride + effective - in_size, 0) // 2
 
 
 def window_first_pixels(batches: int, in_hw: tuple[int, int], out_hw: tuple[int, int],
@@ -190,7 +180,7 @@ def _raw_overlap_shift(graph: Graph, op: OpInfo) -> int | None:
         padding = str(options.get("padding", "VALID"))
         pads = []
         for axis, (size, out) in enumerate(((h, oh), (w, ow))):
-            expected, pad = _out_size_and_pad(size, filter_hw[axis], strides[axis], dilations[axis], padding)
+            expected, pad = compute_padding(size, filter_hw[axis], strides[axis], dilations[axis], padding)
             if expected != out:
                 return None
             pads.append(pad)
