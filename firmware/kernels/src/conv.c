@@ -152,7 +152,7 @@ static inline uint32_t mye_conv_sxtb16_odd(uint32_t word)
 
 #if defined(MYE_CONV_ASM)
 /*
- * One group of 4 taps for 4 channels x 2 slots in Thumb-2, as the C of
+ * Two taps for 4 channels x 2 slots in Thumb-2 (a group of 4 taps is two of them), as the C of
  * mye_conv_group_4x2 below spells it out: the loop needs 8 accumulators,
  * 2 pointers and 4 temporaries, exactly the 14 registers a Cortex-M has
  * free, and GCC's scheduler spills some of them when this is written in C.
@@ -160,22 +160,7 @@ static inline uint32_t mye_conv_sxtb16_odd(uint32_t word)
  * pairs (both post-incremented), xa/xb input pairs of slot 0/1, wv/c a
  * filter word and its even-byte pair.
  */
-#define MYE_CONV_GROUP_4X2_ASM                    \
-    "ldrd   %[xa], %[xb], [%[x]], #8\n\t"         \
-    "ldr    %[wv], [%[w]], #4\n\t"                \
-    "sxtb16 %[c], %[wv]\n\t"                      \
-    "sxtb16 %[wv], %[wv], ror #8\n\t"             \
-    "smlad  %[a00], %[c], %[xa], %[a00]\n\t"      \
-    "smlad  %[a01], %[c], %[xb], %[a01]\n\t"      \
-    "smlad  %[a10], %[wv], %[xa], %[a10]\n\t"     \
-    "smlad  %[a11], %[wv], %[xb], %[a11]\n\t"     \
-    "ldr    %[wv], [%[w]], #4\n\t"                \
-    "sxtb16 %[c], %[wv]\n\t"                      \
-    "sxtb16 %[wv], %[wv], ror #8\n\t"             \
-    "smlad  %[a20], %[c], %[xa], %[a20]\n\t"      \
-    "smlad  %[a21], %[c], %[xb], %[a21]\n\t"      \
-    "smlad  %[a30], %[wv], %[xa], %[a30]\n\t"     \
-    "smlad  %[a31], %[wv], %[xb], %[a31]\n\t"     \
+#define MYE_CONV_PAIR_4X2_ASM                     \
     "ldrd   %[xa], %[xb], [%[x]], #8\n\t"         \
     "ldr    %[wv], [%[w]], #4\n\t"                \
     "sxtb16 %[c], %[wv]\n\t"                      \
@@ -191,6 +176,9 @@ static inline uint32_t mye_conv_sxtb16_odd(uint32_t word)
     "smlad  %[a21], %[c], %[xb], %[a21]\n\t"      \
     "smlad  %[a30], %[wv], %[xa], %[a30]\n\t"     \
     "smlad  %[a31], %[wv], %[xb], %[a31]\n\t"
+
+/* Four taps: two pairs. */
+#define MYE_CONV_GROUP_4X2_ASM MYE_CONV_PAIR_4X2_ASM MYE_CONV_PAIR_4X2_ASM
 
 #define MYE_CONV_GROUP_4X2_OPERANDS(inputs)                                                          \
     : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [a20] "+r"(a20),          \

@@ -361,6 +361,31 @@ void mye_fully_connected_s8(const mye_fully_connected_params_t *p, const int8_t 
  */
 #define MYE_FC_PAIRS_MAX_DEPTH 1024
 
+/*
+ * One 16-byte chunk of the blocked FC's inner loop on the DSP path: load two
+ * sign-extended input pairs (x0 x2, x1 x3) and one word of each of the four
+ * units' weights, then two SMLADs per unit. The loop body runs it twice.
+ */
+#define MYE_FC_CHUNK_4X4_ASM \
+    "ldrd %[x02], %[x13], [%[pp]], #8\n\t"           \
+    "ldmia %[pw]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" \
+    "sxtb16 %[t], %[w0]\n\t"                         \
+    "smlad %[a0], %[x02], %[t], %[a0]\n\t"           \
+    "sxtb16 %[t], %[w0], ror #8\n\t"                 \
+    "smlad %[a0], %[x13], %[t], %[a0]\n\t"           \
+    "sxtb16 %[t], %[w1]\n\t"                         \
+    "smlad %[a1], %[x02], %[t], %[a1]\n\t"           \
+    "sxtb16 %[t], %[w1], ror #8\n\t"                 \
+    "smlad %[a1], %[x13], %[t], %[a1]\n\t"           \
+    "sxtb16 %[t], %[w2]\n\t"                         \
+    "smlad %[a2], %[x02], %[t], %[a2]\n\t"           \
+    "sxtb16 %[t], %[w2], ror #8\n\t"                 \
+    "smlad %[a2], %[x13], %[t], %[a2]\n\t"           \
+    "sxtb16 %[t], %[w3]\n\t"                         \
+    "smlad %[a3], %[x02], %[t], %[a3]\n\t"           \
+    "sxtb16 %[t], %[w3], ror #8\n\t"                 \
+    "smlad %[a3], %[x13], %[t], %[a3]\n\t"
+
 /* acc[k] = sum_d x[d] * w_k[d] for the four units of one block (no offsets).
  * On the DSP path `pairs` (or NULL) holds x sign-extended: for chunk c,
  * pairs[2c] = SXTB16(x word c), pairs[2c + 1] = SXTB16(x word c, ror 8). */
@@ -410,42 +435,8 @@ static inline void dot4_blocked_s8(const int8_t *x, const uint32_t *pairs, const
                 if (pairs_of_chunks > 0) {
                     __asm__ volatile(
                         "1:\n\t"
-                        "ldrd %[x02], %[x13], [%[pp]], #8\n\t"
-                        "ldmia %[pw]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"
-                        "sxtb16 %[t], %[w0]\n\t"
-                        "smlad %[a0], %[x02], %[t], %[a0]\n\t"
-                        "sxtb16 %[t], %[w0], ror #8\n\t"
-                        "smlad %[a0], %[x13], %[t], %[a0]\n\t"
-                        "sxtb16 %[t], %[w1]\n\t"
-                        "smlad %[a1], %[x02], %[t], %[a1]\n\t"
-                        "sxtb16 %[t], %[w1], ror #8\n\t"
-                        "smlad %[a1], %[x13], %[t], %[a1]\n\t"
-                        "sxtb16 %[t], %[w2]\n\t"
-                        "smlad %[a2], %[x02], %[t], %[a2]\n\t"
-                        "sxtb16 %[t], %[w2], ror #8\n\t"
-                        "smlad %[a2], %[x13], %[t], %[a2]\n\t"
-                        "sxtb16 %[t], %[w3]\n\t"
-                        "smlad %[a3], %[x02], %[t], %[a3]\n\t"
-                        "sxtb16 %[t], %[w3], ror #8\n\t"
-                        "smlad %[a3], %[x13], %[t], %[a3]\n\t"
-                        "ldrd %[x02], %[x13], [%[pp]], #8\n\t"
-                        "ldmia %[pw]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"
-                        "sxtb16 %[t], %[w0]\n\t"
-                        "smlad %[a0], %[x02], %[t], %[a0]\n\t"
-                        "sxtb16 %[t], %[w0], ror #8\n\t"
-                        "smlad %[a0], %[x13], %[t], %[a0]\n\t"
-                        "sxtb16 %[t], %[w1]\n\t"
-                        "smlad %[a1], %[x02], %[t], %[a1]\n\t"
-                        "sxtb16 %[t], %[w1], ror #8\n\t"
-                        "smlad %[a1], %[x13], %[t], %[a1]\n\t"
-                        "sxtb16 %[t], %[w2]\n\t"
-                        "smlad %[a2], %[x02], %[t], %[a2]\n\t"
-                        "sxtb16 %[t], %[w2], ror #8\n\t"
-                        "smlad %[a2], %[x13], %[t], %[a2]\n\t"
-                        "sxtb16 %[t], %[w3]\n\t"
-                        "smlad %[a3], %[x02], %[t], %[a3]\n\t"
-                        "sxtb16 %[t], %[w3], ror #8\n\t"
-                        "smlad %[a3], %[x13], %[t], %[a3]\n\t"
+                        MYE_FC_CHUNK_4X4_ASM
+                        MYE_FC_CHUNK_4X4_ASM
                         "subs %[n], %[n], #1\n\t"
                         "bne 1b\n\t"
                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [pp] "+r"(pp),
