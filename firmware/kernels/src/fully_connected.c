@@ -386,6 +386,32 @@ void mye_fully_connected_s8(const mye_fully_connected_params_t *p, const int8_t 
     "sxtb16 %[t], %[w3], ror #8\n\t"                 \
     "smlad %[a3], %[x13], %[t], %[a3]\n\t"
 
+#if defined(MYE_USE_DSP)
+/* One 16-byte chunk of a block: four weight words (one per unit), each sign-extended in
+ * pairs and multiplied with the input pairs (x0 x2) and (x1 x3) by SMLAD. */
+static inline void mye_chunk_4units(mye_pair_t x02, mye_pair_t x13, const int8_t *chunk, int32_t *a0,
+                                    int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    uint32_t w0;
+    uint32_t w1;
+    uint32_t w2;
+    uint32_t w3;
+    memcpy(&w0, chunk, 4);
+    memcpy(&w1, chunk + 4, 4);
+    memcpy(&w2, chunk + 8, 4);
+    memcpy(&w3, chunk + 12, 4);
+    *a0 = mye_smlad(x02, mye_sxtb16(w0), *a0);
+    *a0 = mye_smlad(x13, mye_sxtb16_hi(w0), *a0);
+    *a1 = mye_smlad(x02, mye_sxtb16(w1), *a1);
+    *a1 = mye_smlad(x13, mye_sxtb16_hi(w1), *a1);
+    *a2 = mye_smlad(x02, mye_sxtb16(w2), *a2);
+    *a2 = mye_smlad(x13, mye_sxtb16_hi(w2), *a2);
+    *a3 = mye_smlad(x02, mye_sxtb16(w3), *a3);
+    *a3 = mye_smlad(x13, mye_sxtb16_hi(w3), *a3);
+}
+
+#endif
+
 /* acc[k] = sum_d x[d] * w_k[d] for the four units of one block (no offsets).
  * On the DSP path `pairs` (or NULL) holds x sign-extended: for chunk c,
  * pairs[2c] = SXTB16(x word c), pairs[2c + 1] = SXTB16(x word c, ror 8). */
@@ -452,22 +478,7 @@ static inline void dot4_blocked_s8(const int8_t *x, const uint32_t *pairs, const
             const int8_t *chunk = (const int8_t *)__builtin_assume_aligned(pw, 4);
             const mye_pair_t x02 = (mye_pair_t)pp[0];
             const mye_pair_t x13 = (mye_pair_t)pp[1];
-            uint32_t w0;
-            uint32_t w1;
-            uint32_t w2;
-            uint32_t w3;
-            memcpy(&w0, chunk, 4);
-            memcpy(&w1, chunk + 4, 4);
-            memcpy(&w2, chunk + 8, 4);
-            memcpy(&w3, chunk + 12, 4);
-            a0 = mye_smlad(x02, mye_sxtb16(w0), a0);
-            a0 = mye_smlad(x13, mye_sxtb16_hi(w0), a0);
-            a1 = mye_smlad(x02, mye_sxtb16(w1), a1);
-            a1 = mye_smlad(x13, mye_sxtb16_hi(w1), a1);
-            a2 = mye_smlad(x02, mye_sxtb16(w2), a2);
-            a2 = mye_smlad(x13, mye_sxtb16_hi(w2), a2);
-            a3 = mye_smlad(x02, mye_sxtb16(w3), a3);
-            a3 = mye_smlad(x13, mye_sxtb16_hi(w3), a3);
+            mye_chunk_4units(x02, x13, chunk, &a0, &a1, &a2, &a3);
             pp += 2;
             pw += 16;
         }
@@ -487,27 +498,8 @@ static inline void dot4_blocked_s8(const int8_t *x, const uint32_t *pairs, const
             /* The block is word-aligned (the generator aligns the array, blocks are 4 * D bytes). */
             const int8_t *chunk = (const int8_t *)__builtin_assume_aligned(pw, 4);
             uint32_t wx;
-            uint32_t w0;
-            uint32_t w1;
-            uint32_t w2;
-            uint32_t w3;
-            mye_pair_t x02;
-            mye_pair_t x13;
             memcpy(&wx, px, 4);
-            memcpy(&w0, chunk, 4);
-            memcpy(&w1, chunk + 4, 4);
-            memcpy(&w2, chunk + 8, 4);
-            memcpy(&w3, chunk + 12, 4);
-            x02 = mye_sxtb16(wx);
-            x13 = mye_sxtb16_hi(wx);
-            a0 = mye_smlad(x02, mye_sxtb16(w0), a0);
-            a0 = mye_smlad(x13, mye_sxtb16_hi(w0), a0);
-            a1 = mye_smlad(x02, mye_sxtb16(w1), a1);
-            a1 = mye_smlad(x13, mye_sxtb16_hi(w1), a1);
-            a2 = mye_smlad(x02, mye_sxtb16(w2), a2);
-            a2 = mye_smlad(x13, mye_sxtb16_hi(w2), a2);
-            a3 = mye_smlad(x02, mye_sxtb16(w3), a3);
-            a3 = mye_smlad(x13, mye_sxtb16_hi(w3), a3);
+            mye_chunk_4units(mye_sxtb16(wx), mye_sxtb16_hi(wx), chunk, &a0, &a1, &a2, &a3);
             px += 4;
             pw += 16;
         }
