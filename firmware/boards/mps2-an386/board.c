@@ -4,7 +4,7 @@
  *
  * Front end: QEMU has no ADS1298, so on this board the front end is a
  * DEVICE MODEL, not hardware: the AFE hooks drive a software model of two
- * daisy-chained ADS1298 on the SPI bus (../ads1298_model.c, the same source
+ * daisy-chained ADS1298 on the SPI bus (../ads1298_model.c via ../afe_emulated.c, the same model
  * the host tests use) that produces a deterministic synthetic EMG-like
  * signal. CMSDK APB timer 0 (IRQ 8, 25 MHz) raises /DRDY at the data rate the
  * driver wrote into CONFIG1 while START is high, so the interrupt, the
@@ -12,7 +12,7 @@
  */
 #include "board.h"
 #include "cortexm.h"
-#include "../ads1298_model.h"
+#include "../afe_emulated.h"
 
 #define UART0_BASE 0x40004000u
 #define UART_DATA CM_REG(UART0_BASE + 0x00u)
@@ -37,18 +37,6 @@
 #define TIMER_CTRL_ENABLE (1u << 0)
 #define TIMER_CTRL_IRQ_ENABLE (1u << 3)
 #define TIMER0_IRQ 8u
-
-static ads1298_model_t afe_model;
-static int afe_model_ready;
-
-static ads1298_model_t *model(void)
-{
-    if (!afe_model_ready) {
-        ads1298_model_init(&afe_model, 0x92u); /* an ADS1298's ID */
-        afe_model_ready = 1;
-    }
-    return &afe_model;
-}
 
 void board_init(void)
 {
@@ -76,8 +64,7 @@ void board_irq_handler(uint32_t irq)
         UART_INTCLEAR = UART_INT_RX;
     } else if (irq == TIMER0_IRQ) {
         TIMER_INTCLEAR = 1u;
-        ads1298_model_synthesize(model()); /* a conversion ends: new data, /DRDY falls */
-        ads1298_model_data_ready(model());
+        afe_emulated_conversion_done(); /* new data, /DRDY falls */
     }
 }
 
@@ -118,27 +105,9 @@ void board_exit(int code) { cm_semihosting_exit(code); }
 
 /* ---- front end: the ADS1298 device model (see the top of this file) ---- */
 
-void board_afe_spi_transfer(const uint8_t *tx, uint8_t *rx, size_t len)
-{
-    for (size_t i = 0; i < len; ++i) {
-        uint8_t out = ads1298_model_transfer(model(), tx != NULL ? tx[i] : 0u);
-        if (rx != NULL) {
-            rx[i] = out;
-        }
-    }
-}
-
-void board_afe_select(int selected)
-{
-    uint32_t primask; /* the timer interrupt touches the model too; callable from the /DRDY handler */
-    __asm__ volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
-    ads1298_model_select(model(), selected);
-    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
-}
-
 void board_afe_start_pin(int level)
 {
-    ads1298_model_t *m = model();
+    ads1298_model_t *m = afe_emulated_model();
     TIMER_CTRL = 0u;
     m->start_pin = level;
     uint32_t rate = ads1298_model_rate_hz(m);
@@ -151,9 +120,6 @@ void board_afe_start_pin(int level)
     }
 }
 
-void board_afe_reset_pin(int level) { ads1298_model_reset_pin(model(), level); }
-
-void board_afe_drdy_attach(void (*handler)(void)) { model()->drdy_handler = handler; }
 
 void board_delay_us(uint32_t us)
 {

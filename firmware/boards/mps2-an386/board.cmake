@@ -7,4 +7,4 @@ set(MYOEDGE_BOARD_QEMU_MACHINE mps2-an386)
 set(MYOEDGE_BOARD_ICOUNT_SHIFT 3)          # 8 ns per instruction: 5 instructions per 40 ns tick
 set(MYOEDGE_BOARD_REAL OFF)
 # QEMU has no ADS1298: the front end is a software model of the chip on the SPI bus.
-set(MYOEDGE_BOARD_EXTRA_SOURCES "${CMAKE_CURRENT_LIST_DIR}/../ads1298_model.c")
+set(MYOEDGE_BOARD_EXTRA_SOURCES "${CMAKE_CURRENT_LIST_DIR}/../ads1298_model.c;${CMAKE_CURRENT_LIST_DIR}/../afe_emulated.c")

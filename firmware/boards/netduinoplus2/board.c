@@ -11,7 +11,7 @@
  * /DRDY PB0 (EXTI0) on silicon. Under QEMU (MYOEDGE_QEMU) there is no
  * ADS1298: the front end is a DEVICE MODEL, not hardware - the AFE hooks
  * drive a software model of two daisy-chained ADS1298 on the SPI bus
- * (../ads1298_model.c, the host tests' chip model) with a deterministic
+ * (../ads1298_model.c via ../afe_emulated.c, the host tests' chip model) with a deterministic
  * synthetic signal, and TIM2 (IRQ 28) raises /DRDY at the data rate the
  * driver wrote into CONFIG1 while START is high. Known limit: QEMU 7.2's
  * STM32 timer model does not keep its period (measured: about 8 update
@@ -24,7 +24,7 @@
 #include "startup.h"
 #include "../stm32f4.h"
 #if defined(MYOEDGE_QEMU)
-#include "../ads1298_model.h"
+#include "../afe_emulated.h"
 #endif
 
 #define LINK_USART 0x40011000u /* USART1 on APB2 */
@@ -117,39 +117,9 @@ void board_delay_us(uint32_t us)
  * prescaler (the model's alarm ignores PSC when it converts back to time). */
 #define QEMU_TIMER_CLOCK_HZ 1000000000u
 
-static ads1298_model_t afe_model;
-static int afe_model_ready;
-
-static ads1298_model_t *model(void)
-{
-    if (!afe_model_ready) {
-        ads1298_model_init(&afe_model, 0x92u); /* an ADS1298's ID */
-        afe_model_ready = 1;
-    }
-    return &afe_model;
-}
-
-void board_afe_spi_transfer(const uint8_t *tx, uint8_t *rx, size_t len)
-{
-    for (size_t i = 0; i < len; ++i) {
-        uint8_t out = ads1298_model_transfer(model(), tx != NULL ? tx[i] : 0u);
-        if (rx != NULL) {
-            rx[i] = out;
-        }
-    }
-}
-
-void board_afe_select(int selected)
-{
-    uint32_t primask; /* the timer interrupt touches the model too; callable from the /DRDY handler */
-    __asm__ volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
-    ads1298_model_select(model(), selected);
-    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
-}
-
 void board_afe_start_pin(int level)
 {
-    ads1298_model_t *m = model();
+    ads1298_model_t *m = afe_emulated_model();
     TIM2_CR1 = 0u;
     m->start_pin = level;
     uint32_t rate = ads1298_model_rate_hz(m);
@@ -165,16 +135,12 @@ void board_afe_start_pin(int level)
     }
 }
 
-void board_afe_reset_pin(int level) { ads1298_model_reset_pin(model(), level); }
-
-void board_afe_drdy_attach(void (*handler)(void)) { model()->drdy_handler = handler; }
 
 void board_irq_handler(uint32_t irq)
 {
     if (irq == TIM2_IRQ) {
         TIM2_SR = 0u;
-        ads1298_model_synthesize(model()); /* a conversion ends: new data, /DRDY falls */
-        ads1298_model_data_ready(model());
+        afe_emulated_conversion_done(); /* new data, /DRDY falls */
         return;
     }
     CM_NVIC_ICER(irq / 32u) = 1u << (irq % 32u);

@@ -7,4 +7,4 @@ set(MYOEDGE_BOARD_QEMU_MACHINE netduinoplus2)
 set(MYOEDGE_BOARD_ICOUNT_SHIFT 0)          # 1 ns per instruction: 125/21 instructions per tick
 set(MYOEDGE_BOARD_REAL OFF)
 # Under QEMU there is no ADS1298: the front end is a software model of the chip on the SPI bus.
-set(MYOEDGE_BOARD_EXTRA_SOURCES "${CMAKE_CURRENT_LIST_DIR}/../ads1298_model.c")
+set(MYOEDGE_BOARD_EXTRA_SOURCES "${CMAKE_CURRENT_LIST_DIR}/../ads1298_model.c;${CMAKE_CURRENT_LIST_DIR}/../afe_emulated.c")
