@@ -338,6 +338,14 @@ def bench_request(runs: int, window: Window) -> bytes:
     return struct.pack("<H", runs) + window.to_payload()
 
 
+def _live_action(value: int, what: str) -> LiveAction:
+    """A LIVE action code from the wire, or a BAD_ARGUMENT ProtocolError naming it."""
+    action = int(value)
+    if action not in LiveAction._value2member_map_:
+        raise ProtocolError(f"{what}: unknown action {action}", ErrorCode.BAD_ARGUMENT, max(LiveAction), action)
+    return LiveAction(action)
+
+
 @dataclass(frozen=True)
 class LiveRequest:
     """LIVE: start or stop live mode (the board's own front end)."""
@@ -363,11 +371,8 @@ class LiveRequest:
         """Parse a LIVE request (the board's side; ranges are not checked here)."""
         _expect_tail(payload, spec.LIVE_REQUEST, 0, "LIVE request")
         f = _unpack(spec.LIVE_REQUEST, payload, "LIVE request")
-        action = int(f["action"])
-        if action not in LiveAction._value2member_map_:
-            raise ProtocolError(f"LIVE request: unknown action {action}", ErrorCode.BAD_ARGUMENT,
-                                max(LiveAction), action)
-        return cls(LiveAction(action), int(f["vote"]), int(f["gain"]), float(f["units_per_volt"]))
+        return cls(_live_action(f["action"], "LIVE request"), int(f["vote"]), int(f["gain"]),
+                   float(f["units_per_volt"]))
 
 
 def live_request(action: LiveAction, vote: int = 0, gain: int = 0,
@@ -634,11 +639,7 @@ class LiveReply:
         """Parse a LIVE reply."""
         _expect_tail(payload, spec.LIVE_REPLY, 0, "LIVE reply")
         f = _unpack(spec.LIVE_REPLY, payload, "LIVE reply")
-        action = int(f["action"])
-        if action not in LiveAction._value2member_map_:
-            raise ProtocolError(f"LIVE reply: unknown action {action}", ErrorCode.BAD_ARGUMENT,
-                                max(LiveAction), action)
-        f["action"] = LiveAction(action)
+        f["action"] = _live_action(f["action"], "LIVE reply")
         return cls(**f)  # type: ignore[arg-type]
 
 

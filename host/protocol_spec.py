@@ -609,6 +609,8 @@ def render_c_header() -> str:
     ]
     for name, value, doc in CONSTANTS:
         lines.append(f"#define MYE_{name} {value}u /* {doc} */")
+    lines.append(f"#define MYE_LIVE_GAIN_COUNT {len(LIVE_GAINS)}u /* PGA gains a LIVE request may ask for */")
+    lines.append("#define MYE_LIVE_GAINS { " + ", ".join(f"{g}u" for g in LIVE_GAINS) + " } /* besides 0 (default) */")
     for prefix, enum in ENUMS:
         lines.append("")
         lines.append(f"/* {enum.__name__} */")

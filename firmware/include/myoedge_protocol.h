@@ -27,6 +27,8 @@
 #define MYE_STREAM_FLAG_RESET 1u /* STREAM flag: reset first */
 #define MYE_LIVE_MAX_CHANNELS 16u /* most channels live mode reads (two chips) */
 #define MYE_LIVE_DEFAULT_GAIN 6u /* PGA gain when LIVE asks for 0 */
+#define MYE_LIVE_GAIN_COUNT 7u /* PGA gains a LIVE request may ask for */
+#define MYE_LIVE_GAINS { 1u, 2u, 3u, 4u, 6u, 8u, 12u } /* besides 0 (default) */
 
 /* Command */
 #define MYE_CMD_INFO 1u

@@ -519,10 +519,19 @@ static void put_live_reply(uint8_t *out, uint8_t action)
     mye_put_u32(out + MYE_LIVE_REPLY_FRAME_ERRORS, live_final.frame_errors);
 }
 
+/* 0 (the default gain) or one of the protocol's PGA gains. */
 static int valid_gain(uint8_t gain)
 {
-    return gain == 0u || gain == 1u || gain == 2u || gain == 3u || gain == 4u || gain == 6u ||
-           gain == 8u || gain == 12u;
+    static const uint8_t gains[MYE_LIVE_GAIN_COUNT] = MYE_LIVE_GAINS;
+    if (gain == 0u) {
+        return 1;
+    }
+    for (uint32_t i = 0u; i < MYE_LIVE_GAIN_COUNT; ++i) {
+        if (gains[i] == gain) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static outcome_t handle_live(const uint8_t *payload, size_t length, uint8_t *out,
