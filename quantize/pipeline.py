@@ -89,6 +89,7 @@ class RunData:
     train_x: np.ndarray
     test_x: np.ndarray
     test_y: np.ndarray
+    train_y: np.ndarray | None = None  # labels of train_x (calibration is scored on them when there is no validation split)
     validation_x: np.ndarray | None = None
     validation_y: np.ndarray | None = None
     channel_order: list[int] | None = None  # image models: arriving channel of each grid element
@@ -127,7 +128,7 @@ def load_run(run_dir: Path) -> RunData:
         splits = load_model_splits(run_dir)
     except RunFolderError as exc:
         raise QuantizeError(str(exc)) from exc
-    for split, kind in (("train", "x"), ("test", "x"), ("test", "y")):
+    for split, kind in (("train", "x"), ("train", "y"), ("test", "x"), ("test", "y")):
         if kind not in splits.get(split, {}):
             raise QuantizeError(f"{run_dir / 'splits.npz'}: missing array '{split}_{kind}'")
     kind = bundle.normalisation.get("kind", "none")
@@ -148,6 +149,7 @@ def load_run(run_dir: Path) -> RunData:
         preprocess=dict(bundle.preprocess),
         normalisation=dict(bundle.normalisation),
         train_x=bundle.normalise(splits["train"]["x"]),
+        train_y=np.asarray(splits["train"]["y"], dtype=np.int64),
         test_x=bundle.normalise(test_x),
         test_y=np.asarray(test_y, dtype=np.int64),
         validation_x=bundle.normalise(validation["x"]) if has_validation else None,
@@ -165,13 +167,6 @@ def _image_channel_order(bundle: Any, run_dir: Path) -> list[int] | None:
     if layout is None or layout.grid is None:
         raise QuantizeError(f"{run_dir / 'bundle.json'}: image model on layout {bundle.layout!r}, which is not a grid")
     return [int(c) for c in layout.channel_order]
-
-
-def _train_labels(run_dir: Path) -> np.ndarray:
-    """The training split's labels (to score calibration candidates when a run has no validation split)."""
-    from myoedge.training.run import load_model_splits
-
-    return np.asarray(load_model_splits(run_dir)["train"]["y"], dtype=np.int64)
 
 
 def _metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict[str, Any]:
@@ -217,8 +212,7 @@ def quantize_run(
     if run.validation_x is not None:
         select_x, select_y, select_split = run.validation_x, run.validation_y, "validation"
     else:
-        train_y = _train_labels(Path(run_dir))
-        select_x, select_y, select_split = run.train_x, train_y, "train"
+        select_x, select_y, select_split = run.train_x, run.train_y, "train"
     chosen = calibrate_int8(run.model, run.train_x, config, select_x, select_y,
                             select_split=select_split, progress=progress)
     model_bytes = chosen.model_bytes
